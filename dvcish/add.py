@@ -1,0 +1,135 @@
+"""``dvcish add``: put files and folders into the cache and write their pointer files."""
+
+from __future__ import annotations
+
+import os
+import stat as statmod
+from dataclasses import dataclass
+
+from dvcish.cache import CacheWriter
+from dvcish.errors import DvcishError
+from dvcish.gitignore import ensure_ignored
+from dvcish.pointer import Pointer, is_pointer_name, pointer_path_for, write_pointer
+from dvcish.repo import Repo
+from dvcish.state import stat_key
+from dvcish.targets import check_inside_repo, enclosing_tracked_folder
+from dvcish.tree import encode_tree
+from dvcish.workspace import (
+    FileProgress,
+    known_oids,
+    require_trackable,
+    scan_folder,
+    tree_from_files,
+)
+
+
+@dataclass
+class AddResult:
+    rel: str
+    pointer_file: str
+    gitignore: str | None
+    kind: str
+    nfiles: int
+    size: int
+    hashed: int  # files read this time (the rest were vouched for by the stat cache)
+
+
+def add(repo: Repo, targets: list[str], progress: FileProgress | None = None) -> list[AddResult]:
+    paths = [check_add_target(repo, target) for target in targets]
+    results = []
+    for path in paths:
+        results.append(_add_one(repo, path, progress))
+    return results
+
+
+def check_add_target(repo: Repo, target: str) -> str:
+    path = os.path.abspath(target).rstrip(os.sep)
+    check_inside_repo(repo, path, "target")
+    name = os.path.basename(path)
+    if is_pointer_name(name):
+        raise DvcishError(f"{target}: is a pointer file; add the data it stands for instead")
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        raise DvcishError(f"{target}: no such file or folder") from None
+    if statmod.S_ISLNK(st.st_mode):
+        raise DvcishError(f"{target}: is a symlink; add the file or folder it points to")
+    if not (statmod.S_ISREG(st.st_mode) or statmod.S_ISDIR(st.st_mode)):
+        raise DvcishError(f"{target}: is not a regular file or folder")
+    enclosing = enclosing_tracked_folder(repo, path)
+    if enclosing is not None:
+        raise DvcishError(
+            f"{target}: is inside the tracked folder {repo.relpath(enclosing)}; add that folder"
+        )
+    return path
+
+
+def _add_one(repo: Repo, path: str, progress: FileProgress | None) -> AddResult:
+    rel = repo.relpath(path)
+    writer = repo.cache.writer()
+    link_types = repo.config.link_types()
+    writer.use_hardlink = link_types[0] == "hardlink"
+    writer.use_reflink = "reflink" in link_types
+    try:
+        if os.path.isdir(path):
+            pointer, hashed = _add_folder(repo, writer, path, rel, progress)
+        else:
+            pointer, hashed = _add_file(repo, writer, path, rel)
+        writer.commit()
+    except BaseException:
+        writer.abort()
+        raise
+    pointer_file = pointer_path_for(path)
+    write_pointer(pointer_file, pointer)
+    gitignore = ensure_ignored(os.path.dirname(path), os.path.basename(path))
+    repo.state.commit()
+    return AddResult(
+        rel, pointer_file, gitignore, pointer.kind, pointer.nfiles or 1, pointer.size, hashed
+    )
+
+
+def _add_folder(
+    repo: Repo, writer: CacheWriter, path: str, rel: str, progress: FileProgress | None
+) -> tuple[Pointer, int]:
+    scan = scan_folder(path)
+    require_trackable(scan, rel)
+    nested = sorted(name for name in scan.files if is_pointer_name(os.path.basename(name)))
+    if nested:
+        raise DvcishError(
+            f"{rel}/{nested[0]}: a pointer file inside a folder being added; dvcish does not nest"
+            " tracked data"
+        )
+    oids, unknown = known_oids(repo.state, rel, scan.files)
+    absent = repo.cache.missing(set(oids.values()))
+    unknown.extend(name for name, oid in oids.items() if oid in absent)
+    if progress is not None:
+        progress(len(scan.files) - len(unknown))
+    for name in unknown:
+        st = scan.files[name]
+        oids[name] = writer.add_file(os.path.join(path, name), st)
+        repo.state.record_file(f"{rel}/{name}", stat_key(st), oids[name])
+        if progress is not None:
+            progress(1)
+    tree = tree_from_files(scan.files, oids)
+    tree_oid = writer.add_bytes(encode_tree(tree))
+    pointer = Pointer(
+        path=os.path.basename(path),
+        kind="dir",
+        oid=tree_oid,
+        size=tree.size,
+        nfiles=len(tree.entries),
+    )
+    return pointer, len(unknown)
+
+
+def _add_file(repo: Repo, writer: CacheWriter, path: str, rel: str) -> tuple[Pointer, int]:
+    st = os.lstat(path)
+    oids, unknown = known_oids(repo.state, rel, {"": st})
+    hashed = 0
+    if unknown or not repo.cache.exists(oids[""]):
+        oid = writer.add_file(path, st)
+        repo.state.record_file(rel, stat_key(st), oid)
+        hashed = 1
+    else:
+        oid = oids[""]
+    return Pointer(path=os.path.basename(path), kind="file", oid=oid, size=st.st_size), hashed

@@ -1,0 +1,222 @@
+"""``dvcish checkout``: make the workspace match the pointers, touching only what differs.
+
+Planning comes first and changes nothing: for every target it works out which files to write,
+delete or chmod, and which existing content would be lost (content whose oid is not in the
+cache). If anything would be lost and ``force`` is off, the command stops before any change.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as statmod
+from dataclasses import dataclass, field
+
+from dvcish.errors import DvcishError
+from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
+from dvcish.repo import Repo
+from dvcish.targets import Tracked, resolve
+from dvcish.tree import Tree, TreeEntry
+from dvcish.workspace import FileProgress, hash_folder_files, hash_single_file, scan_folder
+
+SHOW_AT_MOST = 5
+
+
+@dataclass
+class Plan:
+    tracked: Tracked
+    tree: Tree | None  # None when the tree object itself is missing
+    writes: list[TreeEntry] = field(default_factory=list)
+    chmods: list[TreeEntry] = field(default_factory=list)
+    deletes: list[str] = field(default_factory=list)  # target-relative; "" is the target itself
+    at_risk: dict[str, str] = field(default_factory=dict)  # relpath -> oid that would be lost
+    unchanged: int = 0
+
+
+@dataclass
+class CheckoutResult:
+    rel: str
+    written: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    missing: list[str] = field(default_factory=list)  # repo-relative paths not in the cache
+    corrupt: list[str] = field(default_factory=list)
+
+
+def checkout(
+    repo: Repo,
+    targets: list[str],
+    force: bool = False,
+    progress: FileProgress | None = None,
+    tracked_list: list[Tracked] | None = None,
+) -> list[CheckoutResult]:
+    tracked_items = tracked_list if tracked_list is not None else resolve(repo, targets)
+    plans = [plan_target(repo, tracked) for tracked in tracked_items]
+    if not force:
+        refuse_losses(repo, plans)
+    materializer = Materializer(repo.cache, repo.state, repo.config.link_types(), current_umask())
+    try:
+        return [apply_plan(repo, plan, materializer, progress) for plan in plans]
+    finally:
+        repo.state.commit()
+
+
+def plan_target(repo: Repo, tracked: Tracked) -> Plan:
+    pointer = tracked.pointer
+    if pointer.kind == "file":
+        tree = Tree([TreeEntry("", pointer.oid, pointer.size, False)])
+    elif repo.cache.exists(pointer.oid):
+        tree = repo.cache.load_tree(pointer.oid)
+    else:
+        return Plan(tracked, None)
+    plan = Plan(tracked, tree)
+    try:
+        st = os.lstat(tracked.target)
+    except FileNotFoundError:
+        plan.writes = list(tree.entries)
+        return plan
+    wants_dir = pointer.kind == "dir"
+    if statmod.S_ISDIR(st.st_mode) and wants_dir:
+        _plan_folder(repo, plan, tree)
+    elif statmod.S_ISREG(st.st_mode) and not wants_dir:
+        oid = hash_single_file(repo.state, tracked.rel, tracked.target, st)
+        if oid == pointer.oid:
+            plan.unchanged = 1
+        else:
+            plan.writes = list(tree.entries)
+            plan.at_risk[tracked.rel] = oid
+    else:
+        plan.deletes.append("")
+        plan.writes = list(tree.entries)
+        if statmod.S_ISREG(st.st_mode):
+            oid = hash_single_file(repo.state, tracked.rel, tracked.target, st)
+            plan.at_risk[tracked.rel] = oid
+        else:
+            plan.at_risk[tracked.rel] = ""  # a folder or symlink where a file belongs
+    return plan
+
+
+def _plan_folder(repo: Repo, plan: Plan, tree: Tree) -> None:
+    tracked = plan.tracked
+    scan = scan_folder(tracked.target)
+    oids = hash_folder_files(repo.state, tracked.rel, tracked.target, scan.files)
+    for entry in tree.entries:
+        st = scan.files.get(entry.path)
+        if st is None:
+            plan.writes.append(entry)
+        elif oids.get(entry.path) != entry.oid:
+            plan.writes.append(entry)
+            plan.at_risk[f"{tracked.rel}/{entry.path}"] = oids.get(entry.path, "")
+        elif bool(st.st_mode & statmod.S_IXUSR) != entry.executable:
+            plan.chmods.append(entry)
+        else:
+            plan.unchanged += 1
+    wanted = tree.by_path()
+    for rel in scan.files:
+        if rel not in wanted:
+            plan.deletes.append(rel)
+            plan.at_risk[f"{tracked.rel}/{rel}"] = oids.get(rel, "")
+    for rel in scan.symlinks + scan.special:
+        plan.deletes.append(rel)
+        plan.at_risk[f"{tracked.rel}/{rel}"] = ""
+
+
+def refuse_losses(repo: Repo, plans: list[Plan]) -> None:
+    """Stop before any change if checkout would discard content that is not in the cache."""
+    at_risk: dict[str, str] = {}
+    for plan in plans:
+        at_risk.update(plan.at_risk)
+    absent = repo.cache.missing({oid for oid in at_risk.values() if oid})
+    lost = sorted(path for path, oid in at_risk.items() if not oid or oid in absent)
+    if lost:
+        shown = ", ".join(lost[:SHOW_AT_MOST])
+        more = f" and {len(lost) - SHOW_AT_MOST} more" if len(lost) > SHOW_AT_MOST else ""
+        raise DvcishError(
+            f"checkout would discard changes not saved in the cache: {shown}{more}; "
+            "run `dvcish add` to keep them or `dvcish checkout --force` to discard them"
+        )
+
+
+def apply_plan(
+    repo: Repo, plan: Plan, materializer: Materializer, progress: FileProgress | None
+) -> CheckoutResult:
+    tracked = plan.tracked
+    result = CheckoutResult(tracked.rel, unchanged=plan.unchanged)
+    if plan.tree is None:
+        result.missing.append(f"{tracked.rel} (tree {tracked.pointer.oid})")
+        return result
+    result.deleted = _delete(tracked.target, plan.deletes)
+    is_dir = tracked.pointer.kind == "dir"
+    if is_dir and not os.path.isdir(tracked.target):
+        os.mkdir(tracked.target)
+    ready = {tracked.target}
+    for entry in plan.writes:
+        dest = os.path.join(tracked.target, entry.path) if is_dir else tracked.target
+        state_rel = f"{tracked.rel}/{entry.path}" if is_dir else tracked.rel
+        _ensure_parent(tracked.target, entry.path, ready)
+        outcome = materializer.deliver(entry.oid, dest, entry.executable, state_rel)
+        if outcome == MISSING:
+            result.missing.append(state_rel)
+        elif outcome == CORRUPT:
+            result.corrupt.append(state_rel)
+        else:
+            result.written += 1
+        if progress is not None:
+            progress(1)
+    for entry in plan.chmods:
+        path = os.path.join(tracked.target, entry.path)
+        mode = os.lstat(path).st_mode
+        os.chmod(path, (mode | 0o111 & ~materializer.umask) if entry.executable else mode & ~0o111)
+        result.written += 1
+    return result
+
+
+def _delete(target: str, deletes: list[str]) -> int:
+    """Remove files (or the target itself, for ""), then folders left empty."""
+    folders: set[str] = set()
+    for rel in deletes:
+        path = os.path.join(target, rel) if rel else target
+        if rel == "" and os.path.isdir(path) and not os.path.islink(path):
+            _remove_tree(path)
+            continue
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        parent = os.path.dirname(path)
+        while parent.startswith(target + os.sep):
+            folders.add(parent)
+            parent = os.path.dirname(parent)
+    for folder in sorted(folders, key=len, reverse=True):
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
+    return len(deletes)
+
+
+def _remove_tree(path: str) -> None:
+    for folder, dirs, files in os.walk(path, topdown=False):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+            os.unlink(os.path.join(folder, name))
+        for name in dirs:
+            if not os.path.islink(os.path.join(folder, name)):
+                os.rmdir(os.path.join(folder, name))
+    os.rmdir(path)
+
+
+def _ensure_parent(target: str, relpath: str, ready: set[str]) -> None:
+    """Create the folders above ``relpath`` without ever following a symlink."""
+    parts = relpath.split("/")[:-1]
+    current = target
+    for part in parts:
+        current = os.path.join(current, part)
+        if current in ready:
+            continue
+        try:
+            os.mkdir(current)
+        except FileExistsError:
+            if not statmod.S_ISDIR(os.lstat(current).st_mode):
+                raise DvcishError(
+                    f"{current}: is a file or symlink where a folder is needed; move it away"
+                ) from None
+        ready.add(current)

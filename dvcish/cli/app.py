@@ -1,0 +1,68 @@
+"""The typer application object and its error handling (one line, exit code, no traceback)."""
+
+from __future__ import annotations
+
+import traceback
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from dvcish import __version__
+from dvcish.cli import output
+from dvcish.errors import DvcishError
+
+
+class DvcishGroup(TyperGroup):
+    """Turns DvcishError into one line on stderr and its exit code; -v adds the traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except DvcishError as exc:
+            if output.VERBOSE:
+                traceback.print_exc()
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            typer.echo("error: interrupted; run the command again to finish", err=True)
+            raise typer.Exit(130) from None
+        except OSError as exc:
+            if output.VERBOSE:
+                traceback.print_exc()
+            where = f"{exc.filename}: " if exc.filename else ""
+            typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            raise typer.Exit(1) from None
+
+
+def make_app(help_text: str) -> typer.Typer:
+    return typer.Typer(
+        cls=DvcishGroup,
+        help=help_text,
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+
+
+app = make_app("dvcish: version large files and folders beside git.")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dvcish {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: bool = typer.Option(False, "-v", "--verbose", help="Show tracebacks on errors."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing but errors."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    output.VERBOSE = verbose
+    output.QUIET = quiet

@@ -1,0 +1,182 @@
+"""Commands for the local workflow: init, add, status, checkout, fsck, config."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import typer
+
+from dvcish.cli import output
+from dvcish.cli.app import app
+from dvcish.cli.context import repo_session
+from dvcish.cli.output import count, human_bytes, plural, say, warn
+
+SHOW_FILES = 20
+
+
+@app.command()
+def init(
+    no_scm: bool = typer.Option(False, "--no-scm", help="Allow a folder that is not in git."),
+) -> None:
+    """Create .dvcish/ here (config, cache).  Example: git init && dvcish init"""
+    from dvcish.init import init as do_init
+
+    repo = do_init(os.getcwd(), no_scm=no_scm)
+    say(f"Initialized dvcish in {repo.dvcish_dir}")
+    if not no_scm:
+        say("Commit it with:\n\n    git add .dvcish && git commit -m 'Initialize dvcish'")
+
+
+@app.command()
+def add(
+    targets: list[str] = typer.Argument(..., help="Files or folders to track."),
+) -> None:
+    """Put files or folders under dvcish control.  Example: dvcish add data"""
+    from dvcish.add import add as do_add
+
+    with repo_session(write=True) as repo, output.progress(None, "Adding") as advance:
+        results = do_add(repo, targets, advance)
+    to_git = []
+    for result in results:
+        what = plural(result.nfiles, "file") + ", " if result.kind == "dir" else ""
+        say(f"Added {result.rel} ({what}{human_bytes(result.size)}; {count(result.hashed)} hashed)")
+        to_git.append(os.path.relpath(result.pointer_file))
+        if result.gitignore:
+            to_git.append(os.path.relpath(result.gitignore))
+    say("\nTo track the changes with git, run:\n\n    git add " + " ".join(dict.fromkeys(to_git)))
+
+
+@app.command()
+def status(
+    targets: list[str] = typer.Argument(None, help="Pointers or data paths (default: all)."),
+    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+    quiet: bool = typer.Option(False, "-q", "--quiet", help="No output; exit 1 if not clean."),
+    cloud: bool = typer.Option(False, "-c", "--cloud", help="Compare with a remote instead."),
+    remote: str = typer.Option(None, "-r", "--remote", help="Remote name (with --cloud)."),
+) -> None:
+    """Show which tracked data differs from its pointer.  Example: dvcish status data"""
+    if cloud:
+        from dvcish.cli.transfer_cmds import cloud_status
+
+        cloud_status(targets or [], remote, as_json, quiet)
+        return
+    from dvcish.status import UP_TO_DATE
+    from dvcish.status import status as do_status
+
+    with repo_session(write=False) as repo:
+        results = do_status(repo, targets or [])
+    dirty = [result for result in results if result.state != UP_TO_DATE]
+    if as_json:
+        typer.echo(json.dumps([result.to_dict() for result in results], indent=2))
+    elif not quiet:
+        _print_status(results, dirty)
+    if dirty and (quiet or as_json):
+        raise typer.Exit(1)
+
+
+def _print_status(results, dirty) -> None:
+    if not results:
+        say("No data is tracked yet; use `dvcish add`.")
+        return
+    if not dirty:
+        say("Data and pointers are up to date.")
+        return
+    for result in dirty:
+        changes = result.changes
+        detail = ""
+        if changes:
+            parts = [
+                f"{len(changes.added)} added" if changes.added else "",
+                f"{len(changes.modified)} modified" if changes.modified else "",
+                f"{len(changes.deleted)} deleted" if changes.deleted else "",
+            ]
+            detail = " (" + ", ".join(part for part in parts if part) + ")"
+        elif result.missing_objects:
+            detail = f" ({plural(result.missing_objects, 'object')}; run `dvcish fetch`)"
+        say(f"{result.rel}: {result.state}{detail}")
+        shown = 0
+        for label, paths in (
+            ("added", changes.added),
+            ("modified", changes.modified),
+            ("deleted", changes.deleted),
+        ):
+            for path in paths:
+                if shown < SHOW_FILES:
+                    say(f"    {label}: {path}")
+                shown += 1
+        if shown > SHOW_FILES:
+            say(f"    ... and {count(shown - SHOW_FILES)} more (use --json for all)")
+
+
+@app.command()
+def checkout(
+    targets: list[str] = typer.Argument(None, help="Pointers or data paths (default: all)."),
+    force: bool = typer.Option(False, "-f", "--force", help="Discard changes not in the cache."),
+) -> None:
+    """Make the workspace match the pointers.  Example: git checkout v1 && dvcish checkout"""
+    from dvcish.checkout import checkout as do_checkout
+
+    with repo_session(write=True) as repo, output.progress(None, "Checking out") as advance:
+        results = do_checkout(repo, targets or [], force=force, progress=advance)
+    report_checkout(results)
+
+
+def report_checkout(results) -> None:
+    failed = False
+    for result in results:
+        if result.written or result.deleted:
+            say(
+                f"{result.rel}: {count(result.written)} written, {count(result.deleted)} deleted, "
+                f"{count(result.unchanged)} unchanged"
+            )
+        for path in result.missing[:SHOW_FILES]:
+            warn(f"error: {path}: missing from the cache; run `dvcish pull`")
+        for path in result.corrupt[:SHOW_FILES]:
+            warn(f"error: {path}: cache object corrupt (quarantined); run `dvcish pull`")
+        hidden = len(result.missing) + len(result.corrupt) - 2 * SHOW_FILES
+        if hidden > 0:
+            warn(f"error: ... and {count(hidden)} more missing or corrupt")
+        failed = failed or bool(result.missing or result.corrupt)
+    if failed:
+        raise typer.Exit(1)
+    if not any(result.written or result.deleted for result in results):
+        say("Workspace already matches the pointers.")
+
+
+@app.command()
+def fsck() -> None:
+    """Rehash every cache object and check every pointer's links.  Example: dvcish fsck"""
+    from dvcish.fsck import fsck as do_fsck
+
+    with repo_session(write=False) as repo, output.progress(None, "Checking") as advance:
+        report = do_fsck(repo, advance)
+    for problem in report.problems:
+        typer.echo(problem)
+    say(
+        f"checked {plural(report.objects_checked, 'object')} and "
+        f"{plural(report.pointers_checked, 'pointer')}: {plural(len(report.problems), 'problem')}"
+    )
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@app.command("config")
+def config_cmd(
+    key: str = typer.Argument(..., help="Dotted key, e.g. cache.type or core.remote."),
+    value: str = typer.Argument(None, help="New value (omit to print the current one)."),
+    local: bool = typer.Option(False, "--local", help="Write .dvcish/config.local (git-ignored)."),
+    unset: bool = typer.Option(False, "--unset", help="Remove the key."),
+) -> None:
+    """Read or write a setting.  Example: dvcish config cache.type hardlink,copy"""
+    from dvcish import settings
+
+    with repo_session(write=value is not None or unset) as repo:
+        shown = settings.config_command(repo, key, value, local=local, unset=unset)
+    if shown is not None:
+        typer.echo(shown)
+
+
+def stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()

@@ -1,0 +1,43 @@
+"""``dvcish init``: create ``.dvcish/`` with its config, .gitignore and cache."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+from dvcish import fsutil
+from dvcish.errors import DvcishError
+from dvcish.repo import DVCISH_DIR, Repo, open_repo
+
+DVCISH_GITIGNORE = "/cache\n/tmp\n/config.local\n"
+
+
+def inside_git_work_tree(path: str) -> bool:
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--is-inside-work-tree"],
+            cwd=path,
+            capture_output=True,
+            stdin=subprocess.DEVNULL,
+        )
+    except FileNotFoundError:
+        return False
+    return result.returncode == 0 and result.stdout.strip() == b"true"
+
+
+def init(path: str, no_scm: bool = False) -> Repo:
+    root = os.path.abspath(path)
+    dvcish_dir = os.path.join(root, DVCISH_DIR)
+    if os.path.exists(dvcish_dir):
+        raise DvcishError(f"{dvcish_dir}: already exists; this folder is already a dvcish repo")
+    if not no_scm and not inside_git_work_tree(root):
+        raise DvcishError(
+            f"{root}: not inside a git work tree; run `git init` first or use `dvcish init --no-scm`"
+        )
+    os.mkdir(dvcish_dir)
+    fsutil.atomic_write_bytes(os.path.join(dvcish_dir, "config"), b"")
+    fsutil.atomic_write_bytes(os.path.join(dvcish_dir, ".gitignore"), DVCISH_GITIGNORE.encode())
+    os.makedirs(os.path.join(dvcish_dir, "tmp"), exist_ok=True)
+    repo = open_repo(root)
+    repo.cache.create_layout()
+    return repo

@@ -1,0 +1,150 @@
+"""Delivering cache objects into the workspace by the configured link types.
+
+Every delivery goes to a temp file in the destination folder and is renamed over the final name,
+so checkout replaces files and never writes into an existing one (or through a symlink). A copy
+is hashed while it is written; a link is only made to an object verified against its oid (or
+proven verified by the stat cache). A corrupt object is quarantined and never delivered.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+from dataclasses import dataclass
+
+from dvcish import fsutil
+from dvcish.cache import FICLONE, SMALL_FILE, Cache
+from dvcish.hashing import CHUNK_SIZE, hash_bytes, hash_fd, new_hasher
+from dvcish.state import StateDB, stat_key
+
+DELIVERED = "delivered"
+MISSING = "missing"
+CORRUPT = "corrupt"
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+@dataclass
+class Materializer:
+    cache: Cache
+    state: StateDB
+    link_types: list[str]
+    umask: int
+    reflink_works: bool | None = None
+
+    def deliver(self, oid: str, dest: str, executable: bool, state_rel: str) -> str:
+        """Put object ``oid`` at ``dest``; returns DELIVERED, MISSING or CORRUPT."""
+        source = self.cache.path_of(oid)
+        if not os.path.exists(source):
+            return MISSING
+        for link_type in self.link_types:
+            if link_type == "copy":
+                break
+            if link_type == "reflink":
+                if self.reflink_works is False:
+                    continue
+                outcome = self._reflink(oid, source, dest, executable, state_rel)
+                if outcome is not None:
+                    return outcome
+                self.reflink_works = False
+                continue
+            if executable:
+                continue  # a link shares the object's mode; only a copy can be executable
+            if not self.cache.verify(oid, self.state):
+                return CORRUPT
+            if self._link(link_type, source, dest, oid, state_rel):
+                return DELIVERED
+        return self._copy(oid, source, dest, executable, state_rel)
+
+    def _mode(self, executable: bool) -> int:
+        return (0o777 if executable else 0o666) & ~self.umask
+
+    def _copy(self, oid: str, source: str, dest: str, executable: bool, state_rel: str) -> str:
+        tmp = fsutil.temp_name(os.path.dirname(dest))
+        src_fd = os.open(source, os.O_RDONLY)
+        try:
+            src_key = stat_key(os.fstat(src_fd))
+            dst_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self._mode(executable))
+            try:
+                actual = _copy_hashing(src_fd, dst_fd, src_key.size)
+                dest_key = stat_key(os.fstat(dst_fd))
+            finally:
+                os.close(dst_fd)
+        except BaseException:
+            fsutil.remove_quietly(tmp)
+            raise
+        finally:
+            os.close(src_fd)
+        if actual != oid:
+            fsutil.remove_quietly(tmp)
+            self.cache.quarantine(oid)
+            self.state.forget_verified(oid)
+            return CORRUPT
+        os.replace(tmp, dest)
+        self.state.record_verified(oid, src_key)
+        self.state.record_file(state_rel, dest_key, oid)
+        return DELIVERED
+
+    def _link(self, link_type: str, source: str, dest: str, oid: str, state_rel: str) -> bool:
+        tmp = fsutil.temp_name(os.path.dirname(dest))
+        try:
+            if link_type == "hardlink":
+                os.link(source, tmp)
+            else:
+                os.symlink(source, tmp)
+        except OSError as exc:
+            fsutil.remove_quietly(tmp)
+            if exc.errno in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.EOPNOTSUPP):
+                return False
+            raise
+        os.replace(tmp, dest)
+        if link_type == "hardlink":
+            self.state.record_file(state_rel, stat_key(os.lstat(dest)), oid)
+        return True
+
+    def _reflink(
+        self, oid: str, source: str, dest: str, executable: bool, state_rel: str
+    ) -> str | None:
+        """Clone, then hash the clone; None when the filesystem cannot clone."""
+        tmp = fsutil.temp_name(os.path.dirname(dest))
+        src_fd = os.open(source, os.O_RDONLY)
+        try:
+            dst_fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, self._mode(executable))
+            try:
+                fcntl.ioctl(dst_fd, FICLONE, src_fd)
+            except OSError:
+                os.close(dst_fd)
+                fsutil.remove_quietly(tmp)
+                return None
+            try:
+                actual, _ = hash_fd(dst_fd)
+                dest_key = stat_key(os.fstat(dst_fd))
+            finally:
+                os.close(dst_fd)
+        finally:
+            os.close(src_fd)
+        if actual != oid:
+            fsutil.remove_quietly(tmp)
+            self.cache.quarantine(oid)
+            self.state.forget_verified(oid)
+            return CORRUPT
+        os.replace(tmp, dest)
+        self.state.record_file(state_rel, dest_key, oid)
+        return DELIVERED
+
+
+def _copy_hashing(src_fd: int, dst_fd: int, size: int) -> str:
+    if size <= SMALL_FILE:
+        data = os.read(src_fd, size + 1)
+        fsutil.write_all(dst_fd, data)
+        return hash_bytes(data)
+    hasher = new_hasher()
+    while chunk := os.read(src_fd, CHUNK_SIZE):
+        hasher.update(chunk)
+        fsutil.write_all(dst_fd, chunk)
+    return hasher.hexdigest()

@@ -1,0 +1,116 @@
+"""The stat cache: lets dvcish skip hashing files it has seen and objects it has verified.
+
+``files`` maps a repo-relative path to the (inode, mtime_ns, size) it had when its oid was
+computed, plus when that was recorded. An entry is trusted only if the file's stat is identical
+AND the file's mtime is older than the recording by a safety margin: a file modified within the
+same timestamp tick as the hashing ("racily clean", as git calls it) is hashed again.
+``verified`` records cache objects whose bytes were checked against their oid, keyed by the
+object file's own stat, so a later change to the object is noticed. File modes prove nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from typing import NamedTuple
+
+# A file is "racily clean" when its mtime is this close to the moment its oid was recorded:
+# on filesystems with sub-second timestamps a few timer ticks, otherwise two seconds.
+FINE_MARGIN_NS = 50_000_000
+COARSE_MARGIN_NS = 2_000_000_000
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY, inode INTEGER, mtime_ns INTEGER, size INTEGER,
+    oid TEXT, recorded_ns INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS verified (
+    oid TEXT PRIMARY KEY, inode INTEGER, mtime_ns INTEGER, size INTEGER) WITHOUT ROWID;
+"""
+
+
+class StatKey(NamedTuple):
+    inode: int
+    mtime_ns: int
+    size: int
+
+
+def stat_key(st: os.stat_result) -> StatKey:
+    return StatKey(st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+class FileRecord(NamedTuple):
+    key: StatKey
+    oid: str
+    recorded_ns: int
+
+    def trusted_for(self, key: StatKey) -> bool:
+        if self.key != key:
+            return False
+        margin = FINE_MARGIN_NS if key.mtime_ns % 1_000_000_000 else COARSE_MARGIN_NS
+        return key.mtime_ns + margin <= self.recorded_ns
+
+
+class StateDB:
+    """A small sqlite file in ``.dvcish/tmp``; losing it only costs rehashing."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+        self._pending_files: list[tuple] = []
+        self._pending_verified: list[tuple] = []
+
+    def close(self) -> None:
+        self.commit()
+        self._conn.close()
+
+    def files_under(self, relpath: str) -> dict[str, FileRecord]:
+        """Records for ``relpath`` itself and everything below it, keyed by repo-relative path."""
+        rows = self._conn.execute(
+            "SELECT path, inode, mtime_ns, size, oid, recorded_ns FROM files"
+            " WHERE path = ? OR (path >= ? AND path < ?)",
+            (relpath, relpath + "/", relpath + "0"),
+        )
+        return {row[0]: FileRecord(StatKey(row[1], row[2], row[3]), row[4], row[5]) for row in rows}
+
+    def record_file(self, relpath: str, key: StatKey, oid: str) -> None:
+        self._pending_files.append((relpath, key.inode, key.mtime_ns, key.size, oid))
+
+    def is_verified(self, oid: str, key: StatKey) -> bool:
+        row = self._conn.execute(
+            "SELECT inode, mtime_ns, size FROM verified WHERE oid = ?", (oid,)
+        ).fetchone()
+        return row is not None and StatKey(*row) == key
+
+    def verified_keys(self) -> dict[str, StatKey]:
+        rows = self._conn.execute("SELECT oid, inode, mtime_ns, size FROM verified")
+        return {row[0]: StatKey(row[1], row[2], row[3]) for row in rows}
+
+    def record_verified(self, oid: str, key: StatKey) -> None:
+        self._pending_verified.append((oid, key.inode, key.mtime_ns, key.size))
+
+    def forget_verified(self, oid: str) -> None:
+        self._conn.execute("DELETE FROM verified WHERE oid = ?", (oid,))
+
+    def commit(self) -> None:
+        """Write every pending record in one transaction."""
+        if not self._pending_files and not self._pending_verified:
+            return
+        now = time.time_ns()
+        self._conn.execute("BEGIN")
+        try:
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)",
+                [row + (now,) for row in self._pending_files],
+            )
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?)", self._pending_verified
+            )
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+        self._pending_files.clear()
+        self._pending_verified.clear()

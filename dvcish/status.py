@@ -1,0 +1,95 @@
+"""``dvcish status``: compare every pointer with the workspace and the cache."""
+
+from __future__ import annotations
+
+import os
+import stat as statmod
+from dataclasses import dataclass, field
+
+from dvcish.repo import Repo
+from dvcish.targets import Tracked, resolve
+from dvcish.workspace import (
+    Changes,
+    FileProgress,
+    compare,
+    hash_folder_files,
+    hash_single_file,
+    scan_folder,
+)
+
+UP_TO_DATE = "up to date"
+MODIFIED = "modified"
+MISSING_WORKSPACE = "missing from workspace"
+MISSING_CACHE = "missing from cache"
+
+
+@dataclass
+class TargetStatus:
+    rel: str
+    pointer_file: str
+    state: str
+    changes: Changes = field(default_factory=Changes)
+    missing_objects: int = 0
+
+    def to_dict(self) -> dict:
+        data: dict = {"path": self.rel, "pointer": self.pointer_file, "status": self.state}
+        if self.changes:
+            data["added"] = self.changes.added
+            data["modified"] = self.changes.modified
+            data["deleted"] = self.changes.deleted
+        if self.missing_objects:
+            data["missing_objects"] = self.missing_objects
+        return data
+
+
+def status(
+    repo: Repo, targets: list[str], progress: FileProgress | None = None
+) -> list[TargetStatus]:
+    results = [target_status(repo, tracked, progress) for tracked in resolve(repo, targets)]
+    repo.state.commit()
+    return results
+
+
+def target_status(repo: Repo, tracked: Tracked, progress: FileProgress | None) -> TargetStatus:
+    pointer_rel = repo.relpath(tracked.pointer_file)
+    result = TargetStatus(tracked.rel, pointer_rel, UP_TO_DATE)
+    try:
+        st = os.lstat(tracked.target)
+    except FileNotFoundError:
+        result.state = MISSING_WORKSPACE
+        return result
+    pointer = tracked.pointer
+    if pointer.kind == "file":
+        if not statmod.S_ISREG(st.st_mode):
+            result.state = MODIFIED
+            result.changes.modified.append(tracked.rel)
+            return result
+        oid = hash_single_file(repo.state, tracked.rel, tracked.target, st)
+        if oid != pointer.oid:
+            result.state = MODIFIED
+            result.changes.modified.append(tracked.rel)
+        elif not repo.cache.exists(oid):
+            result.state = MISSING_CACHE
+            result.missing_objects = 1
+        return result
+    if not repo.cache.exists(pointer.oid):
+        result.state = MISSING_CACHE
+        result.missing_objects = 1
+        return result
+    tree = repo.cache.load_tree(pointer.oid)
+    if not statmod.S_ISDIR(st.st_mode):
+        result.state = MODIFIED
+        result.changes.deleted = [entry.path for entry in tree.entries]
+        return result
+    scan = scan_folder(tracked.target)
+    oids = hash_folder_files(repo.state, tracked.rel, tracked.target, scan.files, progress)
+    result.changes = compare(tree, scan.files, oids)
+    result.changes.added.extend(sorted(scan.symlinks + scan.special + scan.unsafe))
+    if result.changes:
+        result.state = MODIFIED
+        return result
+    absent = repo.cache.missing({entry.oid for entry in tree.entries})
+    if absent:
+        result.state = MISSING_CACHE
+        result.missing_objects = len(absent)
+    return result

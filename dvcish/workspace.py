@@ -1,0 +1,152 @@
+"""Reading the workspace: scan a tracked folder, find each file's oid (stat cache first), and
+compare what is there with a tree.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as statmod
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dvcish.errors import DvcishError
+from dvcish.hashing import hash_file
+from dvcish.state import StateDB, stat_key
+from dvcish.tree import Tree, TreeEntry, build_tree, path_problem
+
+# Called with how many files were just processed.
+FileProgress = Callable[[int], None]
+
+
+@dataclass
+class Scan:
+    """What a folder holds: regular files with their stat, and anything dvcish cannot track."""
+
+    files: dict[str, os.stat_result] = field(default_factory=dict)
+    symlinks: list[str] = field(default_factory=list)
+    special: list[str] = field(default_factory=list)
+    unsafe: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Changes:
+    added: list[str] = field(default_factory=list)
+    modified: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.modified or self.deleted)
+
+
+def scan_folder(folder: str) -> Scan:
+    """Walk ``folder`` with ``os.scandir``, never following symlinks."""
+    scan = Scan()
+    stack = [("", folder)]
+    while stack:
+        prefix, path = stack.pop()
+        with os.scandir(path) as entries:
+            for entry in entries:
+                rel = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    if path_problem(rel) is not None:
+                        scan.unsafe.append(rel)
+                    else:
+                        stack.append((rel + "/", entry.path))
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                if statmod.S_ISREG(st.st_mode):
+                    if path_problem(rel) is not None:
+                        scan.unsafe.append(rel)
+                    else:
+                        scan.files[rel] = st
+                elif statmod.S_ISLNK(st.st_mode):
+                    scan.symlinks.append(rel)
+                else:
+                    scan.special.append(rel)
+    return scan
+
+
+def require_trackable(scan: Scan, folder_label: str) -> None:
+    """Refuse folders holding symlinks, devices or unsafe names, naming the first offender."""
+    for items, what in (
+        (scan.symlinks, "is a symlink; dvcish does not track symlinks inside folders"),
+        (scan.special, "is not a regular file"),
+        (scan.unsafe, "has a name dvcish cannot track (.git, .dvcish, control characters)"),
+    ):
+        if items:
+            first = sorted(items)[0]
+            more = f" (and {len(items) - 1} more)" if len(items) > 1 else ""
+            raise DvcishError(
+                f"{folder_label}/{first}: {what}{more}; remove it or add files one by one"
+            )
+
+
+def known_oids(
+    state: StateDB, target_rel: str, files: dict[str, os.stat_result]
+) -> tuple[dict[str, str], list[str]]:
+    """Split files into (oids the stat cache vouches for, paths that need hashing)."""
+    records = state.files_under(target_rel)
+    known: dict[str, str] = {}
+    unknown: list[str] = []
+    for rel, st in files.items():
+        record = records.get(f"{target_rel}/{rel}" if rel else target_rel)
+        if record is not None and record.trusted_for(stat_key(st)):
+            known[rel] = record.oid
+        else:
+            unknown.append(rel)
+    return known, unknown
+
+
+def hash_folder_files(
+    state: StateDB,
+    target_rel: str,
+    folder: str,
+    files: dict[str, os.stat_result],
+    progress: FileProgress | None = None,
+) -> dict[str, str]:
+    """The oid of every file, hashing only what the stat cache cannot vouch for."""
+    oids, unknown = known_oids(state, target_rel, files)
+    if progress is not None and oids:
+        progress(len(oids))
+    for rel in unknown:
+        try:
+            oid, _ = hash_file(os.path.join(folder, rel))
+        except FileNotFoundError:
+            continue
+        oids[rel] = oid
+        state.record_file(f"{target_rel}/{rel}", stat_key(files[rel]), oid)
+        if progress is not None:
+            progress(1)
+    return oids
+
+
+def hash_single_file(state: StateDB, target_rel: str, path: str, st: os.stat_result) -> str:
+    oids, unknown = known_oids(state, target_rel, {"": st})
+    if unknown:
+        oid, _ = hash_file(path)
+        state.record_file(target_rel, stat_key(st), oid)
+        return oid
+    return oids[""]
+
+
+def tree_from_files(files: dict[str, os.stat_result], oids: dict[str, str]) -> Tree:
+    return build_tree(
+        TreeEntry(rel, oids[rel], st.st_size, bool(st.st_mode & statmod.S_IXUSR))
+        for rel, st in files.items()
+    )
+
+
+def compare(tree: Tree, files: dict[str, os.stat_result], oids: dict[str, str]) -> Changes:
+    """What the workspace changed relative to ``tree`` (modified includes the executable bit)."""
+    changes = Changes()
+    expected = tree.by_path()
+    for rel in sorted(files):
+        entry = expected.get(rel)
+        if entry is None:
+            changes.added.append(rel)
+        elif oids.get(rel) != entry.oid or entry.executable != bool(
+            files[rel].st_mode & statmod.S_IXUSR
+        ):
+            changes.modified.append(rel)
+    changes.deleted = sorted(rel for rel in expected if rel not in files)
+    return changes
