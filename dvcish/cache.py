@@ -64,7 +64,7 @@ class Cache:
         if hash_bytes(data) != oid:
             where = self.quarantine(oid)
             raise CorruptObjectError(
-                f"cache object {oid} is corrupt; moved to {where}; run `dvcish fetch` to restore it",
+                f"cache object {oid} is corrupt; moved to {where}; run `dvcish fetch` to restore",
                 oid,
             )
         return data

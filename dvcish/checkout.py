@@ -69,6 +69,9 @@ def plan_target(repo: Repo, tracked: Tracked) -> Plan:
     else:
         return Plan(tracked, None)
     plan = Plan(tracked, tree)
+    if tracked.subpath is not None:
+        _plan_subpath(repo, plan, tree, tracked.subpath)
+        return plan
     try:
         st = os.lstat(tracked.target)
     except FileNotFoundError:
@@ -118,6 +121,33 @@ def _plan_folder(repo: Repo, plan: Plan, tree: Tree) -> None:
     for rel in scan.symlinks + scan.special:
         plan.deletes.append(rel)
         plan.at_risk[f"{tracked.rel}/{rel}"] = ""
+
+
+def _plan_subpath(repo: Repo, plan: Plan, tree: Tree, subpath: str) -> None:
+    """Granular checkout: only the tree entries at or below ``subpath``; nothing else is touched."""
+    tracked = plan.tracked
+    prefix = subpath.rstrip("/") + "/"
+    for entry in tree.entries:
+        if entry.path != subpath and not entry.path.startswith(prefix):
+            continue
+        path = os.path.join(tracked.target, entry.path)
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            plan.writes.append(entry)
+            continue
+        rel = f"{tracked.rel}/{entry.path}"
+        if not statmod.S_ISREG(st.st_mode):
+            plan.at_risk[rel] = ""
+            plan.deletes.append(entry.path)
+            plan.writes.append(entry)
+            continue
+        oid = hash_single_file(repo.state, rel, path, st)
+        if oid == entry.oid:
+            plan.unchanged += 1
+        else:
+            plan.at_risk[rel] = oid
+            plan.writes.append(entry)
 
 
 def refuse_losses(repo: Repo, plans: list[Plan]) -> None:

@@ -32,7 +32,8 @@ def init(path: str, no_scm: bool = False) -> Repo:
         raise DvcishError(f"{dvcish_dir}: already exists; this folder is already a dvcish repo")
     if not no_scm and not inside_git_work_tree(root):
         raise DvcishError(
-            f"{root}: not inside a git work tree; run `git init` first or use `dvcish init --no-scm`"
+            f"{root}: not inside a git work tree; "
+            "run `git init` first or use `dvcish init --no-scm`"
         )
     os.mkdir(dvcish_dir)
     fsutil.atomic_write_bytes(os.path.join(dvcish_dir, "config"), b"")

@@ -39,15 +39,19 @@ def stat_key(st: os.stat_result) -> StatKey:
 
 
 class FileRecord(NamedTuple):
-    key: StatKey
+    """A row of ``files``: the stat a file had when its oid was recorded."""
+
+    inode: int
+    mtime_ns: int
+    size: int
     oid: str
     recorded_ns: int
 
-    def trusted_for(self, key: StatKey) -> bool:
-        if self.key != key:
+    def trusted_for(self, st: os.stat_result) -> bool:
+        if self.mtime_ns != st.st_mtime_ns or self.size != st.st_size or self.inode != st.st_ino:
             return False
-        margin = FINE_MARGIN_NS if key.mtime_ns % 1_000_000_000 else COARSE_MARGIN_NS
-        return key.mtime_ns + margin <= self.recorded_ns
+        margin = FINE_MARGIN_NS if self.mtime_ns % 1_000_000_000 else COARSE_MARGIN_NS
+        return self.mtime_ns + margin <= self.recorded_ns
 
 
 class StateDB:
@@ -73,7 +77,7 @@ class StateDB:
             " WHERE path = ? OR (path >= ? AND path < ?)",
             (relpath, relpath + "/", relpath + "0"),
         )
-        return {row[0]: FileRecord(StatKey(row[1], row[2], row[3]), row[4], row[5]) for row in rows}
+        return {row[0]: FileRecord._make(row[1:]) for row in rows}
 
     def record_file(self, relpath: str, key: StatKey, oid: str) -> None:
         self._pending_files.append((relpath, key.inode, key.mtime_ns, key.size, oid))

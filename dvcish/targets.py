@@ -1,4 +1,4 @@
-"""Which data a command acts on: find pointer files, map CLI targets to them, refuse unsafe paths."""
+"""Which data a command acts on: find pointers, map CLI targets to them, refuse unsafe paths."""
 
 from __future__ import annotations
 

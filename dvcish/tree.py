@@ -13,14 +13,20 @@ these exact bytes, so equal folders always give equal oids. Trees are untrusted 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
 from dvcish.errors import DvcishError
-from dvcish.hashing import hash_bytes, is_valid_oid
+from dvcish.hashing import hash_bytes
 
 HEADER = b"dvcish-tree 1\n"
 FORBIDDEN_COMPONENTS = (".git", ".dvcish")
+# one entry line: no control characters or backslashes anywhere in the path
+_LINE = r"([fx]) ([0-9a-f]{32}) (0|[1-9][0-9]*) ([^\x00-\x1f\x7f\\\\]+)\n"
+_LINE_RE = re.compile(_LINE)
+_TREE_RE = re.compile(f"(?:{_LINE})*")
+_BAD_CHARS = re.compile(r"[\x00-\x1f\x7f\\\\]")
 
 
 class TreeEntry(NamedTuple):
@@ -45,17 +51,20 @@ def path_problem(path: str) -> str | None:
     """Why ``path`` is not a safe relative path inside a tracked folder, or None when it is."""
     if not path:
         return "empty path"
-    if "\\" in path:
-        return "backslash in path"
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in path):
-        return "control character in path"
-    if path.startswith("/"):
+    bad = _BAD_CHARS.search(path)
+    if bad is not None:
+        return "backslash in path" if bad.group() == "\\" else "control character in path"
+    if path[0] == "/":
         return "absolute path"
-    for part in path.split("/"):
-        if part in ("", ".", ".."):
+    parts = path.split("/")
+    for part in ("", ".", ".."):
+        if part in parts:
             return f"path component {part!r} not allowed"
-        if part.lower() in FORBIDDEN_COMPONENTS:
-            return f"path component {part!r} not allowed"
+    lowered = path.lower()
+    if ".git" in lowered or ".dvcish" in lowered:
+        for part in parts:
+            if part.lower() in FORBIDDEN_COMPONENTS:
+                return f"path component {part!r} not allowed"
     return None
 
 
@@ -70,7 +79,7 @@ def sort_key(path: str) -> bytes:
 
 
 def build_tree(entries: Iterable[TreeEntry]) -> Tree:
-    ordered = sorted(entries, key=lambda entry: sort_key(entry.path))
+    ordered = sorted(entries, key=lambda entry: entry.path)
     _check_entries(ordered, "new tree")
     return Tree(ordered)
 
@@ -99,42 +108,57 @@ def parse_tree(data: bytes, origin: str) -> Tree:
         text = data[len(HEADER) :].decode("utf-8")
     except UnicodeDecodeError:
         raise bad("not UTF-8") from None
-    if text and not text.endswith("\n"):
-        raise bad("last line has no newline")
-    entries = []
-    for number, line in enumerate(text.split("\n")[:-1], start=2):
-        fields = line.split(" ", 3)
-        if len(fields) != 4:
-            raise bad(f"line {number} is not '<mode> <oid> <size> <path>'")
-        mode, oid, size_text, path = fields
-        if mode not in ("f", "x"):
-            raise bad(f"line {number}: unknown mode {mode!r}")
-        if not is_valid_oid(oid):
-            raise bad(f"line {number}: bad oid")
-        if not size_text.isdigit() or not size_text.isascii() or str(int(size_text)) != size_text:
-            raise bad(f"line {number}: bad size")
-        entries.append(TreeEntry(path, oid, int(size_text), mode == "x"))
+    if _TREE_RE.fullmatch(text) is None:
+        raise bad(_first_bad_line(text))
+    entries = [
+        TreeEntry(path, oid, int(size), mode == "x")
+        for mode, oid, size, path in _LINE_RE.findall(text)
+    ]
     _check_entries(entries, origin)
     return Tree(entries)
 
 
+def _first_bad_line(text: str) -> str:
+    for number, line in enumerate(text.split("\n"), start=2):
+        if _LINE_RE.fullmatch(line + "\n") is None:
+            return f"line {number} is not '<mode> <oid> <size> <path>' with a safe path"
+    return "text does not end with a newline"
+
+
 def _check_entries(entries: list[TreeEntry], origin: str) -> None:
-    """Every path safe, strictly sorted (so no duplicates), and no file that is also a folder."""
+    """Every path safe, strictly sorted (so no duplicates), and no file that is also a folder.
+
+    UTF-8 preserves code point order, so comparing the str paths compares their bytes.
+    """
     folders: set[str] = set()
-    previous = b""
+    previous = ""
     for index, entry in enumerate(entries):
-        check_relpath(entry.path, origin)
-        key = sort_key(entry.path)
-        if index and key <= previous:
+        path = entry.path
+        wrapped = f"/{path}/"
+        if "//" in wrapped or "/./" in wrapped or "/../" in wrapped or _BAD_CHARS.search(path):
+            check_relpath(path, origin)
+        if ".git" in wrapped or ".dvcish" in wrapped or ".GIT" in path.upper():
+            check_relpath(path, origin)
+        if index and path <= previous:
             raise DvcishError(
-                f"{origin}: invalid tree object: entry {entry.path!r} is duplicated or out of order"
+                f"{origin}: invalid tree object: entry {path!r} is duplicated or out of order"
             )
-        previous = key
-        parts = entry.path.split("/")
-        for depth in range(1, len(parts)):
-            folders.add("/".join(parts[:depth]))
+        previous = path
+        folder = path.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
     for entry in entries:
         if entry.path in folders:
             raise DvcishError(
                 f"{origin}: invalid tree object: {entry.path!r} is both a file and a folder"
             )
+
+
+def name_problem(name: str) -> str | None:
+    """Why one path component (a file or folder name) cannot be tracked, or None."""
+    if _BAD_CHARS.search(name):
+        return "backslash or control character in name"
+    if name.lower() in FORBIDDEN_COMPONENTS:
+        return f"name {name!r} not allowed"
+    return None

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from dvcish.errors import DvcishError
 from dvcish.hashing import hash_file
 from dvcish.state import StateDB, stat_key
-from dvcish.tree import Tree, TreeEntry, build_tree, path_problem
+from dvcish.tree import Tree, TreeEntry, build_tree, name_problem
 
 # Called with how many files were just processed.
 FileProgress = Callable[[int], None]
@@ -48,14 +48,14 @@ def scan_folder(folder: str) -> Scan:
             for entry in entries:
                 rel = prefix + entry.name
                 if entry.is_dir(follow_symlinks=False):
-                    if path_problem(rel) is not None:
+                    if name_problem(entry.name) is not None:
                         scan.unsafe.append(rel)
                     else:
                         stack.append((rel + "/", entry.path))
                     continue
                 st = entry.stat(follow_symlinks=False)
                 if statmod.S_ISREG(st.st_mode):
-                    if path_problem(rel) is not None:
+                    if name_problem(entry.name) is not None:
                         scan.unsafe.append(rel)
                     else:
                         scan.files[rel] = st
@@ -90,7 +90,7 @@ def known_oids(
     unknown: list[str] = []
     for rel, st in files.items():
         record = records.get(f"{target_rel}/{rel}" if rel else target_rel)
-        if record is not None and record.trusted_for(stat_key(st)):
+        if record is not None and record.trusted_for(st):
             known[rel] = record.oid
         else:
             unknown.append(rel)

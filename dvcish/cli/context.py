@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from dvcish.repo import Repo, open_repo
+if TYPE_CHECKING:
+    from dvcish.repo import Repo
 
 
 @contextmanager
 def repo_session(write: bool) -> Iterator[Repo]:
+    from dvcish.repo import open_repo
+
     repo = open_repo()
     try:
         if write:

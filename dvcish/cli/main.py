@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dvcish.cli import core  # noqa: F401  (registers commands)
+from dvcish.cli import core, remote_cmds, transfer_cmds  # noqa: F401  (registers commands)
 from dvcish.cli.app import app
 
 

@@ -69,6 +69,9 @@ class ObjectStore(abc.ABC):
     def delete(self, oids: Iterable[str]) -> None:
         """Remove these objects; an oid the store does not hold is not an error."""
 
+    def check_readable(self) -> None:  # noqa: B027 - optional hook
+        """Raise one clear DvcishError when the store cannot be read at all (before a fetch)."""
+
     def flush(self) -> None:  # noqa: B027 - optional hook
         """Make every completed ``put`` durable; called before anything refers to the objects."""
 

@@ -31,7 +31,7 @@ class LocalStore(ObjectStore):
     def path_of(self, oid: str) -> str:
         return os.path.join(self.root, oid[:2], oid[2:])
 
-    def check_usable(self) -> None:
+    def check_readable(self) -> None:
         if not os.path.isdir(self.root):
             raise DvcishError(
                 f"{self.description}: folder does not exist; create it or fix the remote url"

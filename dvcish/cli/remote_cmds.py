@@ -1,0 +1,81 @@
+"""``dvcish remote``: add, modify, list, remove and choose the default remote."""
+
+from __future__ import annotations
+
+import typer
+
+from dvcish.cli.app import app, make_app
+from dvcish.cli.context import repo_session
+from dvcish.cli.output import say
+
+remote_app = make_app("Manage remotes (local folders, S3, MinIO).")
+app.add_typer(remote_app, name="remote")
+
+
+@remote_app.command("add")
+def remote_add(
+    name: str = typer.Argument(..., help="Remote name."),
+    url: str = typer.Argument(..., help="Folder path, file:// or s3://bucket/prefix."),
+    default: bool = typer.Option(False, "-d", "--default", help="Make it the default remote."),
+    local: bool = typer.Option(False, "--local", help="Write config.local (not committed)."),
+) -> None:
+    """Add a remote.  Example: dvcish remote add -d storage s3://my-bucket/data"""
+    from dvcish import remotes
+
+    with repo_session(write=True) as repo:
+        remotes.add_remote(repo, name, url, default=default, local=local)
+    say(f"Added remote {name!r}" + (" (default)" if default else ""))
+
+
+@remote_app.command("modify")
+def remote_modify(
+    name: str = typer.Argument(..., help="Remote name."),
+    key: str = typer.Argument(..., help="Option, e.g. endpointurl or access_key_id."),
+    value: str = typer.Argument(None, help="New value."),
+    local: bool = typer.Option(False, "--local", help="Write config.local (for secrets)."),
+    unset: bool = typer.Option(False, "--unset", help="Remove the option."),
+) -> None:
+    """Set an option.  Example: dvcish remote modify storage endpointurl http://127.0.0.1:9000"""
+    from dvcish import remotes
+
+    with repo_session(write=True) as repo:
+        remotes.modify_remote(repo, name, key, value, local=local, unset=unset)
+
+
+@remote_app.command("list")
+def remote_list() -> None:
+    """List remotes, the default first marked with *.  Example: dvcish remote list"""
+    from dvcish import remotes
+
+    with repo_session(write=False) as repo:
+        infos = remotes.list_remotes(repo)
+    for info in infos:
+        typer.echo(f"{'*' if info.is_default else ' '} {info.name}\t{info.url}")
+
+
+@remote_app.command("remove")
+def remote_remove(name: str = typer.Argument(..., help="Remote name.")) -> None:
+    """Remove a remote from both config files.  Example: dvcish remote remove old"""
+    from dvcish import remotes
+
+    with repo_session(write=True) as repo:
+        remotes.remove_remote(repo, name)
+    say(f"Removed remote {name!r}")
+
+
+@remote_app.command("default")
+def remote_default(
+    name: str = typer.Argument(None, help="Remote to make the default (omit to print it)."),
+    local: bool = typer.Option(False, "--local", help="Write config.local."),
+) -> None:
+    """Print or set the default remote.  Example: dvcish remote default storage"""
+    from dvcish import remotes
+
+    with repo_session(write=name is not None) as repo:
+        if name is None:
+            current = remotes.default_remote(repo)
+            if current is None:
+                raise typer.Exit(1)
+            typer.echo(current)
+            return
+        remotes.set_default(repo, name, local=local)
