@@ -1,14 +1,20 @@
-"""``dvcish fsck``: rehash every cache object and check pointer -> object -> member links."""
+"""``dvcish fsck``: rehash every cache object and check pointer -> object -> member links.
+
+``fsck_remote`` does the same for what a remote holds for the current pointers.
+"""
 
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
-from dvcish.hashing import hash_file
+from dvcish.hashing import hash_file, new_hasher
 from dvcish.repo import Repo
-from dvcish.targets import find_pointer_files, load_tracked
+from dvcish.storage.base import ObjectStore, object_key
+from dvcish.targets import Tracked, find_pointer_files, load_tracked
+from dvcish.transfer import wanted_from_cache
 from dvcish.workspace import FileProgress
 
 
@@ -78,3 +84,58 @@ def _check_pointer(repo: Repo, pointer_file: str, corrupt: set[str], report: Fsc
             )
     if len(tree.entries) != pointer.nfiles or tree.size != pointer.size:
         report.problems.append(f"{rel}: nfiles/size disagree with tree {pointer.oid}")
+
+
+class _HashingSink:
+    """A write-only, non-seekable sink that hashes what it is given (downloads arrive in order)."""
+
+    def __init__(self) -> None:
+        self.hasher = new_hasher()
+
+    def write(self, data: bytes) -> int:
+        self.hasher.update(data)
+        return len(data)
+
+
+def fsck_remote(
+    repo: Repo,
+    store: ObjectStore,
+    tracked_list: list[Tracked],
+    jobs: int,
+    progress: FileProgress | None = None,
+) -> FsckReport:
+    """Re-hash what the remote holds for these pointers; report missing and corrupt objects.
+
+    Read-only on the remote: nothing is deleted or rewritten there.
+    """
+    wanted = wanted_from_cache(repo.cache, tracked_list)
+    report = FsckReport(pointers_checked=len(tracked_list), problems=list(wanted.problems))
+    labels = dict(wanted.files)
+    labels.update({oid: f"tree of {oid}" for oid in wanted.trees})
+    absent = store.missing(set(labels))
+    for oid in sorted(absent):
+        report.problems.append(f"{store.description}: {labels[oid]} ({object_key(oid)}) missing")
+
+    def check(oid: str) -> str | None:
+        sink = _HashingSink()
+        try:
+            store.get(oid, sink)
+        except DvcishError as exc:
+            return str(exc)
+        actual = sink.hasher.hexdigest()
+        if actual != oid:
+            return (
+                f"{store.description}: object {object_key(oid)} ({labels[oid]}) is corrupt "
+                f"(content hashes to {actual}); push it again from a good cache"
+            )
+        return None
+
+    present = sorted(set(labels) - absent)
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for problem in pool.map(check, present):
+            report.objects_checked += 1
+            if problem is not None:
+                report.problems.append(problem)
+            if progress is not None:
+                progress(1)
+    return report

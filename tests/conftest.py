@@ -1,3 +1,3 @@
-"""Shared fixtures: a git repo with dvcish initialised, and the S3 servers (tests/s3_fixtures.py)."""
+"""Shared pytest setup: the S3 test servers live in tests/s3_fixtures.py (a plugin)."""
 
 pytest_plugins = ["tests.s3_fixtures"]

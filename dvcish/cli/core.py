@@ -146,12 +146,26 @@ def report_checkout(results) -> None:
 
 
 @app.command()
-def fsck() -> None:
+def fsck(
+    remote: str = typer.Option(None, "--remote", help="Check this remote instead of the cache."),
+    jobs: int = typer.Option(None, "-j", "--jobs", min=1, help="Parallel downloads (--remote)."),
+) -> None:
     """Rehash every cache object and check every pointer's links.  Example: dvcish fsck"""
-    from dvcish.fsck import fsck as do_fsck
+    from dvcish import fsck as fsck_mod
 
     with repo_session(write=False) as repo, output.progress(None, "Checking") as advance:
-        report = do_fsck(repo, advance)
+        if remote is None:
+            report = fsck_mod.fsck(repo, advance)
+        else:
+            from dvcish import remotes, targets, transfer
+
+            store = remotes.open_remote(repo, remote)
+            try:
+                tracked = targets.all_tracked(repo)
+                jobs = jobs or transfer.default_jobs()
+                report = fsck_mod.fsck_remote(repo, store, tracked, jobs, advance)
+            finally:
+                store.close()
     for problem in report.problems:
         typer.echo(problem)
     say(

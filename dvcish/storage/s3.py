@@ -1,0 +1,484 @@
+"""The S3 store: objects in a bucket under ``<prefix>/<oid[:2]>/<oid[2:]>``.
+
+This module owns everything S3: the remote settings (``S3Options``), the store (``S3Store``) and
+the translation of every boto3/botocore failure into a one-line ``DvcishError`` that names the
+remote. It is the only dvcish module that imports boto3 or botocore; the rest of dvcish imports
+it lazily, so commands that never touch S3 never pay for boto3.
+
+Secrets (secret_access_key, session_token) never appear in a message or a repr.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import dataclasses
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, BinaryIO, TypeVar
+
+import boto3
+import botocore.session
+from botocore import exceptions as bx
+from botocore.config import Config
+
+from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
+from dvcish.hashing import CHUNK_SIZE, hash_bytes, new_hasher
+from dvcish.storage.base import ObjectStore, object_key, oid_from_key
+
+# Asking about at most this many oids sends one HEAD per oid; more lists the fan-out prefixes.
+HEAD_THRESHOLD = 64
+# Files below this go up in one PutObject (read, hashed and sent from memory); larger ones as
+# a multipart upload whose parts are hashed as they are read.
+MULTIPART_THRESHOLD = 64 << 20
+PART_SIZE = 16 << 20
+PART_CONCURRENCY = 4
+MAX_PARTS = 10_000
+DELETE_BATCH = 1000
+DEFAULT_REGION = "us-east-1"
+# Instance-metadata (IMDS) credential lookups: one short attempt, so "no credentials" is quick.
+IMDS_TIMEOUT = 1
+SSE_VALUES = ("AES256", "aws:kms", "aws:kms:dsse")
+ADDRESSING_STYLES = ("auto", "path", "virtual")
+_TRUE = ("true", "yes", "on", "1")
+_FALSE = ("false", "no", "off", "0")
+_SECRET_FIELDS = ("secret_access_key", "session_token")
+_ACCESS_CODES = {"AccessDenied", "AllAccessDisabled", "ExpiredToken", "InvalidAccessKeyId"}
+_ACCESS_CODES |= {"InvalidToken", "SignatureDoesNotMatch", "TokenRefreshRequired"}
+_REGION_CODES = {"AuthorizationHeaderMalformed", "IllegalLocationConstraintException"}
+_CREDENTIALS_HINT = "check access_key_id/secret_access_key, the profile or the AWS_* variables"
+# Failures before any answer from S3: (exception types, problem, hint); first match wins.
+_TRANSPORT_ERRORS: list[tuple[Any, str, str]] = [
+    (bx.NoCredentialsError, "no credentials found", _CREDENTIALS_HINT),
+    (bx.PartialCredentialsError, "incomplete credentials", _CREDENTIALS_HINT),
+    (bx.ProfileNotFound, "AWS profile '{profile}' not found", "fix the remote's profile"),
+    (bx.SSLError, "TLS error talking to {endpoint}", "check ssl_verify and the CA bundle"),
+    (bx.ConnectionError, "cannot reach {endpoint}", "check endpointurl and the network"),
+    (bx.ReadTimeoutError, "{endpoint} did not answer in time", "try again or raise read_timeout"),
+    (bx.NoRegionError, "no region configured", "set the remote's region"),
+]
+_T = TypeVar("_T")
+_R = TypeVar("_R")
+
+
+@dataclasses.dataclass(repr=False)
+class S3Options:
+    """How to reach an S3 (or S3-compatible) endpoint; built from a remote's settings."""
+
+    endpointurl: str | None = None
+    region: str | None = None
+    profile: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
+    session_token: str | None = None
+    use_ssl: bool = True
+    ssl_verify: bool | str = True  # or the path of a CA bundle
+    addressing_style: str | None = None  # None: "path" with an endpointurl, else "auto"
+    sse: str | None = None
+    jobs: int = dataclasses.field(default_factory=lambda: 4 * (os.cpu_count() or 1))
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.addressing_style is None:
+            self.addressing_style = "path" if self.endpointurl else "auto"
+
+    def __repr__(self) -> str:
+        shown = {f.name: repr(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        for name in _SECRET_FIELDS:
+            if getattr(self, name):
+                shown[name] = "'***'"
+        return f"S3Options({', '.join(f'{k}={v}' for k, v in shown.items())})"
+
+    def secrets(self) -> list[str]:
+        return [value for name in _SECRET_FIELDS if (value := getattr(self, name))]
+
+    @classmethod
+    def from_config(cls, settings: dict[str, Any], remote_name: str) -> S3Options:
+        """Options from a remote's raw settings (strings from YAML or the CLI are accepted)."""
+
+        def error(what: str) -> DvcishError:
+            for name in _SECRET_FIELDS:  # a secret pasted into the wrong setting stays secret
+                if settings.get(name):
+                    what = what.replace(str(settings[name]), "***")
+            return DvcishError(f"remote '{remote_name}': {what}")
+
+        values: dict[str, Any] = {}
+        for key, value in settings.items():
+            parse = _PARSERS.get(key)
+            if key == "url" or value is None or value == "":
+                continue
+            if parse is None:
+                known = ", ".join(["url", *_PARSERS])
+                raise error(f"unknown setting '{key}'; remove it or use one of {known}")
+            try:
+                values[key] = parse(value)
+            except ValueError as exc:
+                raise error(f"setting '{key}' {exc}") from None
+        if bool(values.get("access_key_id")) != bool(values.get("secret_access_key")):
+            raise error("access_key_id and secret_access_key must be set together")
+        if values.get("session_token") and not values.get("access_key_id"):
+            raise error("session_token needs access_key_id and secret_access_key")
+        return cls(**values)
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if str(value).strip().lower() in _TRUE:
+        return True
+    if str(value).strip().lower() in _FALSE:
+        return False
+    raise ValueError(f"must be true or false, not {value!r}")
+
+
+def _ssl_verify(value: Any) -> bool | str:
+    with contextlib.suppress(ValueError):
+        return _boolean(value)
+    if not os.path.isfile(str(value)):
+        raise ValueError(f"must be true, false or an existing CA bundle file, not {value!r}")
+    return str(value)
+
+
+def _endpoint(value: Any) -> str:
+    if not str(value).startswith(("http://", "https://")):
+        raise ValueError(f"must start with http:// or https://, not {value!r}")
+    return str(value)
+
+
+def _one_of(*allowed: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        if str(value) not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}, not {value!r}")
+        return str(value)
+
+    return parse
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        try:
+            number = 0 if isinstance(value, bool) else kind(str(value).strip())
+        except ValueError:
+            number = 0
+        if number <= 0:
+            raise ValueError(f"must be a positive number, not {value!r}")
+        return number
+
+    return parse
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "endpointurl": _endpoint,
+    "region": str,
+    "profile": str,
+    "access_key_id": str,
+    "secret_access_key": str,
+    "session_token": str,
+    "use_ssl": _boolean,
+    "ssl_verify": _ssl_verify,
+    "addressing_style": _one_of(*ADDRESSING_STYLES),
+    "sse": _one_of(*SSE_VALUES),
+    "jobs": _positive(int),
+    "connect_timeout": _positive(float),
+    "read_timeout": _positive(float),
+}
+
+
+def parse_s3_url(url: str, description: str) -> tuple[str, str]:
+    """(bucket, prefix) of ``s3://bucket/some/prefix``; the prefix has no leading/trailing '/'."""
+    scheme, sep, rest = url.partition("://")
+    bucket, _, path = rest.partition("/")
+    if scheme != "s3" or not sep or not bucket:
+        raise DvcishError(f"{description}: url must look like s3://bucket/prefix, not {url!r}")
+    return bucket, "/".join(part for part in path.split("/") if part)
+
+
+class S3Store(ObjectStore):
+    """Objects under ``s3://bucket/prefix/ab/cdef...``, reached through one shared boto3 client.
+
+    ``put`` stores only bytes that hash to the oid: small files are read, hashed and sent from
+    memory; large files go up as a multipart upload whose parts are hashed as they are read, and
+    the upload is completed (made visible) only when that hash matches, aborted otherwise.
+    """
+
+    def __init__(self, url: str, options: S3Options, description: str):
+        self.bucket, self.prefix = parse_s3_url(url, description)
+        self.options = options
+        self.description = description
+        self.multipart_threshold = MULTIPART_THRESHOLD
+        self.part_size = PART_SIZE
+        self._root = f"{self.prefix}/" if self.prefix else ""
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"S3Store({self.description!r})"
+
+    def check_usable(self) -> None:
+        """One cheap listing; raises a DvcishError when the bucket cannot be used."""
+        with self._errors("checking the bucket"):
+            self.client().list_objects_v2(Bucket=self.bucket, Prefix=self._root, MaxKeys=1)
+
+    def exists(self, oid: str) -> bool:
+        with self._errors(f"looking up object {oid}"):
+            try:
+                self.client().head_object(Bucket=self.bucket, Key=self.key_of(oid))
+            except bx.ClientError as exc:
+                if _status(exc) == 404:
+                    return False
+                raise
+        return True
+
+    def missing(self, oids: Iterable[str]) -> set[str]:
+        wanted = set(oids)
+        if len(wanted) <= HEAD_THRESHOLD:
+            asked = sorted(wanted)
+            found = self._parallel(self.exists, asked)
+            return {oid for oid, there in zip(asked, found, strict=True) if not there}
+        prefixes = sorted({oid[:2] for oid in wanted})
+        present = set().union(*self._parallel(self._list_prefix, prefixes))
+        return wanted - present
+
+    def get(self, oid: str, dest: BinaryIO) -> int:
+        total = 0
+        with self._errors(f"downloading object {oid}"):
+            try:
+                response = self.client().get_object(Bucket=self.bucket, Key=self.key_of(oid))
+            except bx.ClientError as exc:
+                if _code(exc) in ("NoSuchKey", "404"):
+                    raise ObjectNotFoundError(
+                        f"{self.description}: object {oid} not found", oid
+                    ) from None
+                raise
+            body = response["Body"]
+            try:
+                for chunk in body.iter_chunks(CHUNK_SIZE):
+                    dest.write(chunk)
+                    total += len(chunk)
+            finally:
+                body.close()
+        return total
+
+    def put(self, oid: str, source_path: str) -> None:
+        extra = {"ServerSideEncryption": self.options.sse} if self.options.sse else {}
+        with open(source_path, "rb") as src:
+            size = os.fstat(src.fileno()).st_size
+            if size < self.multipart_threshold:
+                data = src.read()
+                _check_hash(hash_bytes(data), oid, source_path)
+                with self._errors(f"uploading object {oid}"):
+                    self.client().put_object(
+                        Bucket=self.bucket, Key=self.key_of(oid), Body=data, **_md5(data), **extra
+                    )
+                return
+            _check_hash(_hash_stream(src), oid, source_path)  # refuse before sending anything
+            src.seek(0)
+            self._put_multipart(oid, src, size, source_path, extra)
+
+    def list(self) -> Iterator[str]:
+        yield from self._list_keys(self._root)
+
+    def delete(self, oids: Iterable[str]) -> None:
+        keys = [self.key_of(oid) for oid in dict.fromkeys(oids)]
+        batches = [keys[i : i + DELETE_BATCH] for i in range(0, len(keys), DELETE_BATCH)]
+        self._parallel(self._delete_batch, batches)
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    def key_of(self, oid: str) -> str:
+        return self._root + object_key(oid)
+
+    def client(self) -> Any:
+        """The shared boto3 S3 client, created on first use (boto3 clients are thread-safe)."""
+        with self._lock:
+            if self._client is None:
+                with self._errors("connecting"):
+                    self._client = self._make_client()
+            return self._client
+
+    def _make_client(self) -> Any:
+        opts = self.options
+        core = botocore.session.Session()
+        core.set_config_variable("metadata_service_timeout", IMDS_TIMEOUT)
+        core.set_config_variable("metadata_service_num_attempts", 1)
+        session = boto3.session.Session(botocore_session=core, profile_name=opts.profile)
+        config = Config(
+            signature_version="s3v4",
+            retries={"mode": "standard"},
+            max_pool_connections=opts.jobs + PART_CONCURRENCY,
+            connect_timeout=opts.connect_timeout,
+            read_timeout=opts.read_timeout,
+            s3={"addressing_style": opts.addressing_style},
+            # Checksums only where S3 demands them: many S3-compatible servers reject the rest.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        )
+        return session.client(
+            "s3",
+            endpoint_url=opts.endpointurl,
+            region_name=opts.region or (DEFAULT_REGION if opts.endpointurl else None),
+            aws_access_key_id=opts.access_key_id,
+            aws_secret_access_key=opts.secret_access_key,
+            aws_session_token=opts.session_token,
+            use_ssl=opts.use_ssl,
+            verify=opts.ssl_verify,
+            config=config,
+        )
+
+    def _parallel(self, func: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
+        items = [*items]
+        if len(items) <= 1:
+            return [func(item) for item in items]
+        with ThreadPoolExecutor(max_workers=min(self.options.jobs, len(items))) as pool:
+            try:
+                return [*pool.map(func, items)]
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+
+    def _list_keys(self, prefix: str) -> Iterator[str]:
+        paginator = self.client().get_paginator("list_objects_v2")
+        with self._errors("listing objects"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                for item in page.get("Contents", ()):
+                    oid = oid_from_key(item["Key"][len(self._root) :])
+                    if oid is not None:
+                        yield oid
+
+    def _list_prefix(self, fanout: str) -> set[str]:
+        return set(self._list_keys(f"{self._root}{fanout}/"))
+
+    def _delete_batch(self, keys: list[str]) -> None:
+        with self._errors("deleting objects"):
+            response = self.client().delete_objects(
+                Bucket=self.bucket,
+                Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
+            )
+        failed = [e for e in response.get("Errors", ()) if e.get("Code") != "NoSuchKey"]
+        if failed:
+            first = f"{failed[0].get('Key')}: {failed[0].get('Code')} {failed[0].get('Message')}"
+            raise DvcishError(
+                self._redact(
+                    f"{self.description}: could not delete {len(failed)} object(s) (first "
+                    f"{first}); check that the credentials may delete objects"
+                )
+            )
+
+    def _put_multipart(
+        self, oid: str, src: BinaryIO, size: int, source_path: str, extra: dict[str, str]
+    ) -> None:
+        """Upload in parts, hashing them as read; complete (make visible) only if the hash fits."""
+        target = {"Bucket": self.bucket, "Key": self.key_of(oid)}
+        part_size = max(self.part_size, -(-size // MAX_PARTS))
+        with self._errors(f"uploading object {oid}"):
+            started = self.client().create_multipart_upload(**target, **extra)
+            upload = {**target, "UploadId": started["UploadId"]}
+            try:
+                parts, digest = self._upload_parts(upload, src, part_size)
+                _check_hash(digest, oid, source_path, "(it changed while uploading)")
+                self.client().complete_multipart_upload(**upload, MultipartUpload={"Parts": parts})
+            except BaseException:
+                with contextlib.suppress(bx.BotoCoreError, bx.ClientError):
+                    self.client().abort_multipart_upload(**upload)
+                raise
+
+    def _upload_parts(
+        self, upload: dict[str, str], src: BinaryIO, part_size: int
+    ) -> tuple[list[dict[str, Any]], str]:
+        """Read and hash parts in order; send up to PART_CONCURRENCY at a time. (parts, hash)"""
+        hasher = new_hasher()
+        slots = threading.BoundedSemaphore(PART_CONCURRENCY)  # bounds the parts held in memory
+        failed = threading.Event()
+
+        def send(number: int, chunk: bytes) -> dict[str, Any]:
+            try:
+                response = self.client().upload_part(
+                    **upload, PartNumber=number, Body=chunk, **_md5(chunk)
+                )
+                return {"PartNumber": number, "ETag": response["ETag"]}
+            except BaseException:
+                failed.set()
+                raise
+            finally:
+                slots.release()
+
+        with ThreadPoolExecutor(max_workers=PART_CONCURRENCY) as pool:
+            futures = []
+            while not failed.is_set() and (chunk := src.read(part_size)):
+                hasher.update(chunk)
+                slots.acquire()
+                futures.append(pool.submit(send, len(futures) + 1, chunk))
+            parts = [f.result() for f in futures]
+        return parts, hasher.hexdigest()
+
+    @contextlib.contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """Turn any boto3/botocore failure inside the block into a one-line DvcishError."""
+        try:
+            yield
+        except (bx.BotoCoreError, bx.ClientError) as exc:
+            problem, hint = self._explain(exc)
+            message = f"{self.description}: {problem} while {action}; {hint}"
+            raise DvcishError(self._redact(message)) from None
+
+    def _explain(self, exc: Exception) -> tuple[str, str]:
+        if not isinstance(exc, bx.ClientError):
+            for kinds, problem, hint in _TRANSPORT_ERRORS:
+                if isinstance(exc, kinds):
+                    endpoint = self.options.endpointurl or "the AWS S3 endpoint"
+                    return problem.format(endpoint=endpoint, profile=self.options.profile), hint
+            return f"{type(exc).__name__}: {exc}", "check the remote settings and the network"
+        code, status = _code(exc), _status(exc)
+        if code == "NoSuchBucket":
+            return f"bucket '{self.bucket}' does not exist", "create it or fix the remote url"
+        if code in _ACCESS_CODES or status == 403:
+            return f"access denied ({code})", f"{_CREDENTIALS_HINT}, and the bucket policy"
+        if code in _REGION_CODES or status == 301:
+            return f"wrong region ({code})", "set the remote's region to the bucket's region"
+        if status is not None and (status >= 500 or status == 429):
+            return f"server error {code} (retried)", "try again later or lower jobs"
+        message = exc.response.get("Error", {}).get("Message") or ""
+        return f"request failed: {code} {message}".rstrip(), "check the remote settings"
+
+    def _redact(self, message: str) -> str:
+        for secret in self.options.secrets():
+            message = message.replace(secret, "***")
+        return " ".join(message.split())
+
+
+def _code(exc: bx.ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _status(exc: bx.ClientError) -> int | None:
+    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+
+
+def _md5(data: bytes) -> dict[str, str]:
+    """A Content-MD5 header: the server refuses bytes damaged on the way."""
+    return {
+        "ContentMD5": base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+    }
+
+
+def _hash_stream(src: BinaryIO) -> str:
+    hasher = new_hasher()
+    while chunk := src.read(CHUNK_SIZE):
+        hasher.update(chunk)
+    return hasher.hexdigest()
+
+
+def _check_hash(actual: str, oid: str, source_path: str, why: str = "") -> None:
+    if actual != oid:
+        because = f" {why}" if why else ""
+        raise CorruptObjectError(
+            f"{source_path}: content does not hash to {oid}{because}; nothing stored", oid
+        )
