@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat as statmod
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dvcish.cache import CacheWriter
@@ -21,6 +22,9 @@ from dvcish.workspace import (
     scan_folder,
     tree_from_files,
 )
+
+ADD_THREADS = 2
+CHUNK = 256
 
 
 @dataclass
@@ -104,12 +108,10 @@ def _add_folder(
     unknown.extend(name for name, oid in oids.items() if oid in absent)
     if progress is not None:
         progress(len(scan.files) - len(unknown))
+    stored = store_files(writer, path, unknown, scan.files, progress)
     for name in unknown:
-        st = scan.files[name]
-        oids[name] = writer.add_file(os.path.join(path, name), st)
-        repo.state.record_file(f"{rel}/{name}", stat_key(st), oids[name])
-        if progress is not None:
-            progress(1)
+        oids[name] = stored[name]
+        repo.state.record_file(f"{rel}/{name}", stat_key(scan.files[name]), stored[name])
     tree = tree_from_files(scan.files, oids)
     tree_oid = writer.add_bytes(encode_tree(tree))
     pointer = Pointer(
@@ -120,6 +122,35 @@ def _add_folder(
         nfiles=len(tree.entries),
     )
     return pointer, len(unknown)
+
+
+def store_files(
+    writer: CacheWriter,
+    folder: str,
+    names: list[str],
+    files: dict[str, os.stat_result],
+    progress: FileProgress | None,
+) -> dict[str, str]:
+    """Store many files in the cache, overlapping their I/O in a few threads (syscalls and
+    hashing of large files release the GIL); chunks keep the per-task overhead small."""
+    chunks = [names[start : start + CHUNK] for start in range(0, len(names), CHUNK)]
+
+    def store_chunk(chunk: list[str]) -> list[str]:
+        oids = [writer.add_file(f"{folder}/{name}", files[name]) for name in chunk]
+        if progress is not None:
+            progress(len(chunk))
+        return oids
+
+    result: dict[str, str] = {}
+    if len(chunks) <= 1:
+        results = map(store_chunk, chunks)
+        for chunk, oids in zip(chunks, results, strict=True):
+            result.update(zip(chunk, oids, strict=True))
+        return result
+    with ThreadPoolExecutor(max_workers=ADD_THREADS) as pool:
+        for chunk, oids in zip(chunks, pool.map(store_chunk, chunks), strict=True):
+            result.update(zip(chunk, oids, strict=True))
+    return result
 
 
 def _add_file(repo: Repo, writer: CacheWriter, path: str, rel: str) -> tuple[Pointer, int]:

@@ -14,6 +14,7 @@ import errno
 import fcntl
 import os
 import stat as statmod
+import threading
 from dataclasses import dataclass, field
 
 from dvcish import fsutil
@@ -38,10 +39,17 @@ class Cache:
         self.store = LocalStore(self.root, description=f"cache {self.root}")
 
     def path_of(self, oid: str) -> str:
-        return os.path.join(self.root, oid[:2], oid[2:])
+        return f"{self.root}/{oid[:2]}/{oid[2:]}"
+
+    def folder_of(self, oid: str) -> str:
+        return f"{self.root}/{oid[:2]}"
 
     def exists(self, oid: str) -> bool:
-        return os.path.isfile(self.path_of(oid))
+        try:
+            os.stat(f"{self.root}/{oid[:2]}/{oid[2:]}")
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        return True
 
     def missing(self, oids: set[str]) -> set[str]:
         return self.store.missing(oids)
@@ -52,6 +60,7 @@ class Cache:
             os.makedirs(os.path.join(self.root, f"{number:02x}"), exist_ok=True)
 
     def writer(self) -> CacheWriter:
+        self.create_layout()  # the cache may be new (DVCISH_CACHE_DIR) or emptied by hand
         return CacheWriter(self)
 
     def read_verified(self, oid: str) -> bytes:
@@ -117,13 +126,19 @@ class CacheWriter:
     use_hardlink: bool = False
     use_reflink: bool = True
     _pending: dict[str, str] = field(default_factory=dict)  # oid -> temp path
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_bytes(self, data: bytes) -> str:
         oid = hash_bytes(data)
-        if oid not in self._pending and not self.cache.exists(oid):
-            tmp = fsutil.temp_name(os.path.join(self.cache.root, oid[:2]))
-            self._write_new(tmp, data)
-            self._pending[oid] = tmp
+        if oid in self._pending or self.cache.exists(oid):
+            return oid
+        tmp = fsutil.temp_name(self.cache.folder_of(oid))
+        self._write_new(tmp, data)
+        with self._lock:
+            if oid in self._pending:  # another thread staged the same content meanwhile
+                fsutil.remove_quietly(tmp)
+            else:
+                self._pending[oid] = tmp
         return oid
 
     def add_file(self, path: str, expected: os.stat_result) -> str:
@@ -194,7 +209,7 @@ class CacheWriter:
             os.close(fd)
         if oid in self._pending or self.cache.exists(oid):
             return oid
-        tmp = fsutil.temp_name(os.path.join(self.cache.root, oid[:2]))
+        tmp = fsutil.temp_name(self.cache.folder_of(oid))
         try:
             os.link(path, tmp)
         except OSError:
@@ -212,10 +227,14 @@ class CacheWriter:
             fsutil.remove_quietly(tmp)
             return oid
         folder_tmp = tmp
-        if os.path.dirname(tmp) != os.path.join(self.cache.root, oid[:2]):
-            folder_tmp = fsutil.temp_name(os.path.join(self.cache.root, oid[:2]))
+        if os.path.dirname(tmp) != self.cache.folder_of(oid):
+            folder_tmp = fsutil.temp_name(self.cache.folder_of(oid))
             os.replace(tmp, folder_tmp)
-        self._pending[oid] = folder_tmp
+        with self._lock:
+            if oid in self._pending:
+                fsutil.remove_quietly(folder_tmp)
+            else:
+                self._pending[oid] = folder_tmp
         return oid
 
     def _write_new(self, tmp: str, data: bytes) -> None:

@@ -17,7 +17,7 @@ _libc = None
 
 def temp_name(folder: str) -> str:
     """A fresh temp file name inside ``folder`` (same filesystem, so rename is atomic)."""
-    return os.path.join(folder, f"{TEMP_PREFIX}{os.getpid()}-{next(_counter)}")
+    return f"{folder}/{TEMP_PREFIX}{os.getpid()}-{next(_counter)}"
 
 
 def is_temp_name(name: str) -> bool:
