@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
+from dvcish.tree import tree_oid
 from dvcish.workspace import (
     Changes,
     FileProgress,
@@ -15,6 +16,7 @@ from dvcish.workspace import (
     hash_folder_files,
     hash_single_file,
     scan_folder,
+    tree_from_files,
 )
 
 UP_TO_DATE = "up to date"
@@ -76,19 +78,22 @@ def target_status(repo: Repo, tracked: Tracked, progress: FileProgress | None) -
         result.state = MISSING_CACHE
         result.missing_objects = 1
         return result
-    tree = repo.cache.load_tree(pointer.oid)
     if not statmod.S_ISDIR(st.st_mode):
         result.state = MODIFIED
-        result.changes.deleted = [entry.path for entry in tree.entries]
+        result.changes.deleted = [e.path for e in repo.cache.load_tree(pointer.oid).entries]
         return result
     scan = scan_folder(tracked.target)
     oids = hash_folder_files(repo.state, tracked.rel, tracked.target, scan.files, progress)
-    result.changes = compare(tree, scan.files, oids)
-    result.changes.added.extend(sorted(scan.symlinks + scan.special + scan.unsafe))
-    if result.changes:
+    clean = not (scan.symlinks or scan.special or scan.unsafe)
+    # Fast path: the workspace's own tree hashes to the pointer's oid, so nothing changed and
+    # the stored tree need not even be parsed.
+    if not clean or tree_oid(tree_from_files(scan.files, oids)) != pointer.oid:
+        tree = repo.cache.load_tree(pointer.oid)
+        result.changes = compare(tree, scan.files, oids)
+        result.changes.added.extend(sorted(scan.symlinks + scan.special + scan.unsafe))
         result.state = MODIFIED
         return result
-    absent = repo.cache.missing({entry.oid for entry in tree.entries})
+    absent = repo.cache.missing(set(oids.values()))
     if absent:
         result.state = MISSING_CACHE
         result.missing_objects = len(absent)

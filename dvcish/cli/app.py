@@ -33,6 +33,16 @@ class DvcishGroup(TyperGroup):
             where = f"{exc.filename}: " if exc.filename else ""
             typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
             raise typer.Exit(1) from None
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] in ("typer", "click"):
+                raise  # exits, usage errors and aborts are the framework's to report
+            if output.VERBOSE:
+                traceback.print_exc()
+            typer.echo(
+                f"error: internal error ({type(exc).__name__}: {exc}); rerun with -v and report it",
+                err=True,
+            )
+            raise typer.Exit(1) from None
 
 
 def make_app(help_text: str) -> typer.Typer:
