@@ -95,7 +95,7 @@ def _add_one(repo: Repo, path: str, progress: FileProgress | None) -> AddResult:
 def _add_folder(
     repo: Repo, writer: CacheWriter, path: str, rel: str, progress: FileProgress | None
 ) -> tuple[Pointer, int]:
-    scan = scan_folder(path)
+    scan = scan_folder(path, repo.cache.root)
     require_trackable(scan, rel)
     nested = sorted(name for name in scan.files if is_pointer_name(os.path.basename(name)))
     if nested:

@@ -100,7 +100,7 @@ def plan_target(repo: Repo, tracked: Tracked) -> Plan:
 
 def _plan_folder(repo: Repo, plan: Plan, tree: Tree) -> None:
     tracked = plan.tracked
-    scan = scan_folder(tracked.target)
+    scan = scan_folder(tracked.target, repo.cache.root)
     oids = hash_folder_files(repo.state, tracked.rel, tracked.target, scan.files)
     for entry in tree.entries:
         st = scan.files.get(entry.path)

@@ -82,7 +82,7 @@ def target_status(repo: Repo, tracked: Tracked, progress: FileProgress | None) -
         result.state = MODIFIED
         result.changes.deleted = [e.path for e in repo.cache.load_tree(pointer.oid).entries]
         return result
-    scan = scan_folder(tracked.target)
+    scan = scan_folder(tracked.target, repo.cache.root)
     oids = hash_folder_files(repo.state, tracked.rel, tracked.target, scan.files, progress)
     clean = not (scan.symlinks or scan.special or scan.unsafe)
     # Fast path: the workspace's own tree hashes to the pointer's oid, so nothing changed and

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from dvcish.errors import DvcishError
 from dvcish.hashing import hash_file
 from dvcish.state import StateDB, stat_key
+from dvcish.storage.base import oid_from_key
 from dvcish.tree import Tree, TreeEntry, build_tree, name_problem
 
 # Called with how many files were just processed.
@@ -38,9 +39,15 @@ class Changes:
         return bool(self.added or self.modified or self.deleted)
 
 
-def scan_folder(folder: str) -> Scan:
-    """Walk ``folder`` with ``os.scandir``, never following symlinks."""
+def scan_folder(folder: str, cache_root: str | None = None) -> Scan:
+    """Walk ``folder`` with ``os.scandir``, never following symlinks.
+
+    The one exception: a symlink into ``cache_root`` (made by checkout with ``cache.type
+    symlink``) stands for the cache object it points to and is listed as a file, with the
+    object's stat.
+    """
     scan = Scan()
+    link_prefix = os.path.join(cache_root, "") if cache_root else None
     stack = [("", folder)]
     while stack:
         prefix, path = stack.pop()
@@ -60,10 +67,27 @@ def scan_folder(folder: str) -> Scan:
                     else:
                         scan.files[rel] = st
                 elif statmod.S_ISLNK(st.st_mode):
-                    scan.symlinks.append(rel)
+                    target = _cache_link_target(entry.path, link_prefix)
+                    if target is not None:
+                        scan.files[rel] = target
+                    else:
+                        scan.symlinks.append(rel)
                 else:
                     scan.special.append(rel)
     return scan
+
+
+def _cache_link_target(path: str, link_prefix: str | None) -> os.stat_result | None:
+    if link_prefix is None:
+        return None
+    target = os.readlink(path)
+    if not target.startswith(link_prefix) or oid_from_key(target[len(link_prefix) :]) is None:
+        return None
+    try:
+        st = os.stat(target)
+    except OSError:
+        return None
+    return st if statmod.S_ISREG(st.st_mode) else None
 
 
 def require_trackable(scan: Scan, folder_label: str) -> None:
