@@ -69,24 +69,23 @@ class LocalStore(ObjectStore):
         return total
 
     def put(self, oid: str, source_path: str) -> None:
-        folder = os.path.join(self.root, oid[:2])
-        os.makedirs(folder, exist_ok=True)
+        folder = f"{self.root}/{oid[:2]}"
         tmp = fsutil.temp_name(folder)
-        hasher = new_hasher()
         try:
-            with open(source_path, "rb") as src:
-                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, fsutil.READ_ONLY_MODE)
-                try:
-                    while chunk := src.read(CHUNK_SIZE):
-                        hasher.update(chunk)
-                        fsutil.write_all(fd, chunk)
-                finally:
-                    os.close(fd)
-            if hasher.hexdigest() != oid:
+            try:
+                dst = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, fsutil.READ_ONLY_MODE)
+            except FileNotFoundError:
+                os.makedirs(folder, exist_ok=True)
+                dst = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, fsutil.READ_ONLY_MODE)
+            try:
+                actual = _copy_hashing(source_path, dst)
+            finally:
+                os.close(dst)
+            if actual != oid:
                 raise CorruptObjectError(
                     f"{source_path}: content does not hash to {oid}; nothing stored", oid
                 )
-            os.replace(tmp, self.path_of(oid))
+            os.replace(tmp, f"{folder}/{oid[2:]}")
         except BaseException:
             fsutil.remove_quietly(tmp)
             raise
@@ -118,3 +117,16 @@ class LocalStore(ObjectStore):
 
     def key_of(self, oid: str) -> str:
         return object_key(oid)
+
+
+def _copy_hashing(source_path: str, dst: int) -> str:
+    """Copy a file into an open descriptor; return the hash of exactly the bytes written."""
+    hasher = new_hasher()
+    src = os.open(source_path, os.O_RDONLY)
+    try:
+        while chunk := os.read(src, CHUNK_SIZE):
+            hasher.update(chunk)
+            fsutil.write_all(dst, chunk)
+    finally:
+        os.close(src)
+    return hasher.hexdigest()
