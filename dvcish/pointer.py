@@ -80,15 +80,17 @@ def write_pointer(pointer_file: str, pointer: Pointer) -> None:
     fsutil.atomic_write_bytes(pointer_file, dump_pointer(pointer))
 
 
-def load_pointer(pointer_file: str) -> Pointer:
+def load_pointer(pointer_file: str, display: str | None = None) -> Pointer:
+    """Load and validate a pointer; ``display`` is how messages name it (default: the path)."""
+    name = display or pointer_file
     try:
         with open(pointer_file, "rb") as handle:
             data = handle.read(1 << 20)
     except FileNotFoundError:
-        raise DvcishError(f"{pointer_file}: pointer file not found") from None
+        raise DvcishError(f"{name}: pointer file not found") from None
     except OSError as exc:
-        raise DvcishError(f"{pointer_file}: cannot read pointer file ({exc.strerror})") from None
-    return parse_pointer(data, pointer_file)
+        raise DvcishError(f"{name}: cannot read pointer file ({exc.strerror})") from None
+    return parse_pointer(data, name)
 
 
 def parse_pointer(data: bytes, origin: str) -> Pointer:

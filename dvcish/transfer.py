@@ -8,6 +8,7 @@ enters the cache; a mismatch is retried once and then reported with the remote a
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from dvcish import fsutil
 from dvcish.cache import Cache
 from dvcish.errors import DvcishError, ObjectNotFoundError
-from dvcish.hashing import hash_file
+from dvcish.hashing import hash_bytes, hash_file
 from dvcish.repo import Repo
 from dvcish.storage.base import ObjectStore, object_key
 from dvcish.targets import Tracked
@@ -35,7 +36,14 @@ class Wanted:
 
     files: dict[str, str] = field(default_factory=dict)  # oid -> a path that needs it
     trees: dict[str, set[str]] = field(default_factory=dict)  # tree oid -> member oids
-    problems: list[str] = field(default_factory=list)
+    unknown_trees: dict[str, str] = field(default_factory=dict)  # tree oid -> path; not cached
+
+    @property
+    def problems(self) -> list[str]:
+        return [
+            f"{rel}: tree {oid} missing from the cache; run `dvcish fetch` first"
+            for oid, rel in sorted(self.unknown_trees.items())
+        ]
 
     def all_oids(self) -> set[str]:
         return set(self.files) | set(self.trees)
@@ -64,7 +72,7 @@ def wanted_from_cache(cache: Cache, tracked_list: Iterable[Tracked]) -> Wanted:
             wanted.files.setdefault(pointer.oid, tracked.rel)
             continue
         if not cache.exists(pointer.oid):
-            wanted.problems.append(f"{tracked.rel}: tree {pointer.oid} missing from the cache")
+            wanted.unknown_trees.setdefault(pointer.oid, tracked.rel)
             continue
         tree = cache.load_tree(pointer.oid)
         selected = members(tree, tracked.subpath)
@@ -240,14 +248,32 @@ def cloud_status(repo: Repo, store: ObjectStore, tracked_list: list[Tracked]) ->
     """Which objects the pointers need that the remote lacks (read-only on both sides)."""
     wanted = wanted_from_cache(repo.cache, tracked_list)
     labels = dict(wanted.files)
+    labels.update({oid: f"{rel} (tree)" for oid, rel in wanted.unknown_trees.items()})
     labels.update({oid: f"tree {oid}" for oid in wanted.trees})
     report = CloudStatus()
     absent = store.missing(set(labels))
+    # A tree only the remote holds: read it (into memory, verified) to learn its members.
+    for tree_oid in sorted(set(wanted.unknown_trees) - absent):
+        tree = parse_tree(read_verified(store, tree_oid), f"tree {tree_oid}")
+        members = {e.oid: f"{wanted.unknown_trees[tree_oid]}/{e.path}" for e in tree.entries}
+        fresh = {oid: label for oid, label in members.items() if oid not in labels}
+        labels.update(fresh)
+        absent |= store.missing(set(fresh))
     report.present = len(labels) - len(absent)
     not_cached = repo.cache.missing(absent)
     for oid in sorted(absent, key=lambda oid: labels[oid]):
         entry = (labels[oid], oid)
         (report.missing_everywhere if oid in not_cached else report.missing_on_remote).append(entry)
-    for problem in wanted.problems:
-        report.missing_everywhere.append((problem, ""))
     return report
+
+
+def read_verified(store: ObjectStore, oid: str) -> bytes:
+    """An object's bytes from a store, into memory, checked against its oid."""
+    buffer = io.BytesIO()
+    store.get(oid, buffer)
+    data = buffer.getvalue()
+    if hash_bytes(data) != oid:
+        raise DvcishError(
+            f"{store.description}: object {object_key(oid)} is corrupt; push it again"
+        )
+    return data

@@ -137,7 +137,8 @@ def _check_entries(entries: list[TreeEntry], origin: str) -> None:
         wrapped = f"/{path}/"
         if "//" in wrapped or "/./" in wrapped or "/../" in wrapped or _BAD_CHARS.search(path):
             check_relpath(path, origin)
-        if ".git" in wrapped or ".dvcish" in wrapped or ".GIT" in path.upper():
+        lowered = path.lower()
+        if ".git" in lowered or ".dvcish" in lowered:
             check_relpath(path, origin)
         if index and path <= previous:
             raise DvcishError(

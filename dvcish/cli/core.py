@@ -12,6 +12,7 @@ from dvcish.cli import output
 from dvcish.cli.app import app
 from dvcish.cli.context import repo_session
 from dvcish.cli.output import count, human_bytes, plural, say, warn
+from dvcish.errors import UsageError
 
 SHOW_FILES = 20
 
@@ -55,13 +56,22 @@ def status(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No output; exit 1 if not clean."),
     cloud: bool = typer.Option(False, "-c", "--cloud", help="Compare with a remote instead."),
     remote: str = typer.Option(None, "-r", "--remote", help="Remote name (with --cloud)."),
+    revs: list[str] = typer.Option(
+        None, "--rev", metavar="REV", help="With --cloud: also this revision's data (repeatable)."
+    ),
+    all_branches: bool = typer.Option(False, "-a", "--all-branches", help="With --cloud."),
+    all_tags: bool = typer.Option(False, "-T", "--all-tags", help="With --cloud."),
+    all_commits: bool = typer.Option(False, "-A", "--all-commits", help="With --cloud."),
 ) -> None:
     """Show which tracked data differs from its pointer.  Example: dvcish status data"""
-    if cloud:
-        from dvcish.cli.transfer_cmds import cloud_status
+    from dvcish.cli import transfer_cmds
 
-        cloud_status(targets or [], remote, as_json, quiet)
+    chosen = transfer_cmds.selection(revs, all_branches, all_tags, all_commits)
+    if cloud:
+        transfer_cmds.cloud_status(targets or [], remote, as_json, quiet, chosen)
         return
+    if chosen.has_revisions:
+        raise UsageError("--rev and --all-* need --cloud (the workspace has one version)")
     from dvcish.status import UP_TO_DATE
     from dvcish.status import status as do_status
 
@@ -123,7 +133,7 @@ def checkout(
     report_checkout(results)
 
 
-def report_checkout(results) -> None:
+def report_checkout(results, hint: str = "run `dvcish pull`") -> None:
     failed = False
     for result in results:
         if result.written or result.deleted:
@@ -132,9 +142,9 @@ def report_checkout(results) -> None:
                 f"{count(result.unchanged)} unchanged"
             )
         for path in result.missing[:SHOW_FILES]:
-            warn(f"error: {path}: missing from the cache; run `dvcish pull`")
+            warn(f"error: {path}: missing from the cache; {hint}")
         for path in result.corrupt[:SHOW_FILES]:
-            warn(f"error: {path}: cache object corrupt (quarantined); run `dvcish pull`")
+            warn(f"error: {path}: cache object corrupt (quarantined); {hint}")
         hidden = len(result.missing) + len(result.corrupt) - 2 * SHOW_FILES
         if hidden > 0:
             warn(f"error: ... and {count(hidden)} more missing or corrupt")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dvcish.cli import core, remote_cmds, transfer_cmds  # noqa: F401  (registers commands)
+from dvcish.cli import core, external_cmds, history_cmds, remote_cmds, transfer_cmds  # noqa: F401
 from dvcish.cli.app import app
 
 

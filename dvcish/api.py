@@ -1,0 +1,333 @@
+"""The Python API: read tracked data of any dvcish repository at any revision, without a checkout.
+
+::
+
+    import dvcish.api
+
+    with dvcish.api.open("data/train.csv", repo="https://host/org/repo.git", rev="v2") as f:
+        header = f.readline()
+    labels = dvcish.api.read("data/labels.txt", rev="v1")
+    url = dvcish.api.get_url("models/model.pt")  # s3://bucket/prefix/ab/cdef... or a file path
+
+``repo`` is a local repository path or a git URL (None: the repository containing the cwd).
+``path`` is relative to that repository's root: tracked data, its pointer, or a file inside a
+tracked folder. ``rev`` is any git revision; None reads a local repository's workspace pointers,
+or a URL's default branch. ``remote`` names a remote (None: the default one); a local
+repository's remotes come from its current config (``config.local`` included), a URL's from its
+committed config at ``rev``, with credentials from the environment.
+
+Bytes come from the cache when it holds the object (verified first: hashed, or vouched for by
+the stat cache), else from the remote (verified before the first byte is handed out); a local
+repository's cache keeps what was downloaded, a URL uses ``$DVCISH_CACHE_DIR`` when set. The
+workspace is never written. Everything heavy is imported inside the functions, so
+``import dvcish.api`` costs next to nothing.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dvcish.cache import Cache
+    from dvcish.config import Config
+    from dvcish.sources import Location
+    from dvcish.state import StateDB
+    from dvcish.storage.base import ObjectStore
+
+__all__ = ["open", "read", "get_url"]
+_MODES = ("rb", "r", "rt")
+
+
+@dataclass
+class _Source:
+    """Where a path is looked up and its objects come from."""
+
+    lookup: Callable[[str], Any]  # repo-relative pointer path -> Pointer | None
+    where: str
+    config: Config
+    base_dir: str  # relative folder remotes are resolved here
+    remote: str | None
+    cache: Cache | None
+    trusted: bool  # this machine's own repository: its config may use ${VAR}
+    state: StateDB | None = None
+    _store: ObjectStore | None = field(default=None, repr=False)
+
+    def store(self) -> ObjectStore:
+        if self._store is None:
+            from dvcish.sources import open_store
+
+            self._store = open_store(
+                self.config, self.remote, self.base_dir, self.where, self.trusted
+            )
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+@contextlib.contextmanager
+def open(
+    path: str,
+    repo: str | None = None,
+    rev: str | None = None,
+    remote: str | None = None,
+    mode: str = "rb",
+    encoding: str | None = None,
+) -> Iterator[IO[Any]]:
+    """Open a tracked file for reading, as bytes (``"rb"``) or text (``"r"``, with ``encoding``)."""
+    if mode not in _MODES:
+        raise ValueError(f"mode must be one of {', '.join(_MODES)}, not {mode!r}")
+    with _source(repo, rev, remote) as source:
+        oid = _file_oid(source, path, folder_ok=False)
+        handle = _open_object(source, oid)
+        try:
+            if mode == "rb":
+                yield handle
+            else:
+                import io
+
+                yield io.TextIOWrapper(handle, encoding=encoding)
+        finally:
+            handle.close()
+
+
+def read(
+    path: str,
+    repo: str | None = None,
+    rev: str | None = None,
+    remote: str | None = None,
+    mode: str = "r",
+    encoding: str | None = None,
+) -> str | bytes:
+    """The whole content of a tracked file: str for mode ``"r"``, bytes for ``"rb"``."""
+    with open(path, repo=repo, rev=rev, remote=remote, mode=mode, encoding=encoding) as handle:
+        return handle.read()
+
+
+def get_url(
+    path: str, repo: str | None = None, rev: str | None = None, remote: str | None = None
+) -> str:
+    """Where the remote keeps a tracked file: ``s3://bucket/prefix/ab/cdef...`` or a file path.
+
+    For a whole tracked folder this is its tree object (the folder's manifest). Nothing is
+    checked on the remote; a file inside a folder needs the folder's tree (cache or remote).
+    """
+    from dvcish.sources import remote_settings
+    from dvcish.storage.base import object_key
+
+    with _source(repo, rev, remote) as source:
+        oid = _file_oid(source, path, folder_ok=True)
+        _, settings = remote_settings(source.config, remote, source.where, source.trusted)
+    url = str(settings.get("url") or "")
+    if url.startswith("s3://"):
+        bucket, _, prefix = url[len("s3://") :].partition("/")
+        parts = [part for part in prefix.split("/") if part]
+        return "/".join([f"s3://{bucket}", *parts, object_key(oid)])
+    folder = url[len("file://") :] if url.startswith("file://") else url
+    if not folder:
+        raise _error(f"{source.where}: the remote has no url")
+    root = os.path.join(source.base_dir, os.path.expanduser(folder))
+    return os.path.abspath(os.path.join(root, object_key(oid)))
+
+
+# --- internals ---------------------------------------------------------------------------------
+
+
+def _error(message: str) -> Exception:
+    from dvcish.errors import DvcishError
+
+    return DvcishError(message)
+
+
+@contextlib.contextmanager
+def _source(repo: str | None, rev: str | None, remote: str | None) -> Iterator[_Source]:
+    from dvcish.repo import DVCISH_DIR, find_root
+
+    if repo is None:
+        root: str | None = find_root()
+    else:
+        local = os.path.isdir(os.path.join(repo, DVCISH_DIR))
+        root = os.path.abspath(repo) if local else None
+    if root is not None:
+        with _local_source(root, rev, remote) as source:
+            yield source
+        return
+    assert repo is not None
+    from dvcish.cache import Cache
+    from dvcish.repo import CACHE_ENV
+    from dvcish.sources import open_source
+
+    shared = os.environ.get(CACHE_ENV)
+    cache = Cache(os.path.expanduser(shared)) if shared else None
+    with open_source(repo, rev) as cloned:
+        where = cloned.where()
+        source = _Source(cloned.lookup, where, cloned.config, cloned.base_dir, remote, cache, False)
+        try:
+            yield source
+        finally:
+            source.close()
+
+
+@contextlib.contextmanager
+def _local_source(root: str, rev: str | None, remote: str | None) -> Iterator[_Source]:
+    from dvcish.git import Git
+    from dvcish.pointer import load_pointer, parse_pointer
+    from dvcish.repo import open_repo
+
+    repo = open_repo(root)
+    git = None
+    try:
+        if rev is None:
+
+            def lookup(rel: str):
+                full = os.path.join(root, rel)
+                return load_pointer(full) if os.path.isfile(full) else None
+
+            where = root
+        else:
+            git = Git(root)
+            sha = git.resolve(rev)
+            where = f"{root}@{rev}"
+
+            def lookup(rel: str):
+                data = git.read_file_at(sha, rel)
+                return None if data is None else parse_pointer(data, f"{rel}@{rev}")
+
+        source = _Source(lookup, where, repo.config, root, remote, repo.cache, True, _state(repo))
+        try:
+            yield source
+        finally:
+            source.close()
+    finally:
+        if git is not None:
+            git.close()
+        repo.close()
+
+
+def _state(repo) -> StateDB | None:
+    """The stat cache when it can be opened (a read-only checkout still works without it)."""
+    import sqlite3
+
+    try:
+        return repo.state
+    except (OSError, sqlite3.Error):
+        return None
+
+
+def _file_oid(source: _Source, path: str, folder_ok: bool) -> str:
+    """The oid of the file ``path`` names (or, with folder_ok, of a tracked folder's tree)."""
+    from dvcish.sources import locate
+    from dvcish.transfer import members
+
+    location = locate(path, source.lookup, source.where)
+    pointer = location.pointer
+    if pointer.kind == "file":
+        return pointer.oid
+    if location.subpath is None:
+        if folder_ok:
+            return pointer.oid
+        raise _error(f"{path}: is a tracked folder in {source.where}; open a file inside it")
+    tree = _tree(source, location)
+    entry = tree.by_path().get(location.subpath)
+    if entry is not None:
+        return entry.oid
+    if members(tree, location.subpath):
+        raise _error(f"{path}: is a folder in {source.where}; open a file inside it")
+    raise _error(f"{path}: not in the tracked folder {location.data_rel} in {source.where}")
+
+
+def _tree(source: _Source, location: Location):
+    from dvcish.errors import DvcishError
+    from dvcish.tree import parse_tree
+
+    oid = location.pointer.oid
+    origin = f"tree {oid} of {location.data_rel}"
+    if source.cache is not None and source.cache.exists(oid):
+        with contextlib.suppress(DvcishError):  # corrupt: quarantined, fetched again below
+            return source.cache.load_tree(oid)
+    with _open_object(source, oid) as handle:
+        return parse_tree(handle.read(), origin)
+
+
+def _open_object(source: _Source, oid: str) -> IO[bytes]:
+    """A binary handle on the object's bytes, verified before it is returned."""
+    cache = source.cache
+    if cache is not None and cache.exists(oid):
+        handle = _open_cached(source, oid)
+        if handle is not None:
+            return handle
+    if cache is not None:
+        from dvcish.transfer import download_verified
+
+        download_verified(cache, source.store(), oid)
+        return builtins.open(cache.path_of(oid), "rb")
+    return _download_to_temp(source, oid)
+
+
+def _open_cached(source: _Source, oid: str) -> IO[bytes] | None:
+    """The cache object, opened and then verified; None (quarantined) when it is corrupt."""
+    from dvcish.hashing import hash_fd
+    from dvcish.state import stat_key
+
+    assert source.cache is not None
+    try:
+        handle = builtins.open(source.cache.path_of(oid), "rb")
+    except FileNotFoundError:
+        return None
+    key = stat_key(os.fstat(handle.fileno()))
+    state = source.state
+    if state is not None and state.is_verified(oid, key):
+        return handle
+    actual, _ = hash_fd(handle.fileno())
+    if actual == oid:
+        handle.seek(0)
+        if state is not None:
+            state.record_verified(oid, key)
+            state.commit()
+        return handle
+    handle.close()
+    source.cache.quarantine(oid)
+    if state is not None:
+        state.forget_verified(oid)
+    return None
+
+
+class _HashingWriter:
+    def __init__(self, target: IO[bytes]):
+        from dvcish.hashing import new_hasher
+
+        self.target = target
+        self.hasher = new_hasher()
+
+    def write(self, data: bytes) -> int:
+        self.hasher.update(data)
+        return self.target.write(data)
+
+
+def _download_to_temp(source: _Source, oid: str) -> IO[bytes]:
+    import tempfile
+
+    from dvcish.storage.base import object_key
+
+    store = source.store()
+    handle = tempfile.TemporaryFile()
+    try:
+        writer = _HashingWriter(handle)
+        store.get(oid, writer)  # type: ignore[arg-type]
+        actual = writer.hasher.hexdigest()
+        if actual != oid:
+            raise _error(
+                f"{store.description}: object {object_key(oid)} is corrupt (content hashes to "
+                f"{actual}); restore it from another copy with `dvcish push`"
+            )
+        handle.seek(0)
+    except BaseException:
+        handle.close()
+        raise
+    return handle

@@ -1,0 +1,107 @@
+"""``dvcish get``, ``import``, ``update`` (data from other repositories) and ``install`` (hooks)."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from dvcish.cli import output
+from dvcish.cli.app import app
+from dvcish.cli.context import repo_session
+from dvcish.cli.output import count, human_bytes, plural, say
+
+URL = typer.Argument(..., help="Git URL or local path of the source repository.")
+PATH = typer.Argument(..., help="Tracked data, its pointer, or a path inside a tracked folder.")
+REV = typer.Option(None, "--rev", help="Branch, tag or commit of the source (default: HEAD).")
+JOBS = typer.Option(None, "-j", "--jobs", min=1, help="Parallel downloads (default 4x CPUs).")
+
+
+def _what(kind: str, nfiles: int, size: int) -> str:
+    files = plural(nfiles, "file") + ", " if kind == "dir" else ""
+    return f"{files}{human_bytes(size)}"
+
+
+def _transfers(fetched: int, present: int) -> str:
+    return f"{count(fetched)} fetched, {count(present)} already in cache"
+
+
+@app.command()
+def get(
+    url: str = URL,
+    path: str = PATH,
+    rev: str = REV,
+    out: str = typer.Option(None, "-o", "--out", help="Where to write (default: PATH's name)."),
+    jobs: int = JOBS,
+    remote: str = typer.Option(None, "-r", "--remote", help="The source's remote to read."),
+) -> None:
+    """Download tracked data of any dvcish repo.  Example: dvcish get ../repo data --rev v2 -o d2"""
+    from dvcish.external import get as do_get
+
+    with output.progress(None, "Downloading") as advance:
+        result = do_get(url, path, out=out, rev=rev, remote=remote, jobs=jobs, progress=advance)
+    what = _what(result.kind, result.nfiles, result.size)
+    say(f"Wrote {os.path.relpath(result.out)} ({what}) from {url} at {result.sha[:12]}")
+    say(_transfers(result.fetched, result.present))
+
+
+@app.command("import")
+def import_cmd(
+    url: str = URL,
+    path: str = PATH,
+    rev: str = REV,
+    out: str = typer.Option(None, "-o", "--out", help="Where to put it (default: PATH's name)."),
+    jobs: int = JOBS,
+) -> None:
+    """Bring in another repo's data, pinned.  Example: dvcish import ../ds images --rev v1"""
+    from dvcish.external import import_
+
+    with repo_session(write=True) as repo, output.progress(None, "Importing") as advance:
+        result = import_(repo, url, path, out=out, rev=rev, jobs=jobs, progress=advance)
+    what = _what(result.kind, result.nfiles, result.size)
+    say(f"Imported {result.rel} ({what}) from {url} at {result.sha[:12]}")
+    say(_transfers(result.fetched, result.present))
+    to_git = [os.path.relpath(result.pointer_file)]
+    if result.gitignore:
+        to_git.append(os.path.relpath(result.gitignore))
+    say("\nTo track the changes with git, run:\n\n    git add " + " ".join(to_git))
+
+
+@app.command()
+def update(
+    target: str = typer.Argument(..., help="An imported path or its pointer."),
+    rev: str = typer.Option(None, "--rev", help="Move to this revision (default: the same rev)."),
+    jobs: int = JOBS,
+) -> None:
+    """Move an import to a new commit of its source.  Example: dvcish update images --rev v2"""
+    from dvcish.external import update as do_update
+
+    with repo_session(write=True) as repo, output.progress(None, "Updating") as advance:
+        result = do_update(repo, target, rev=rev, jobs=jobs, progress=advance)
+    if not result.changed:
+        say(f"{result.rel} is already at {result.sha[:12]}")
+        return
+    what = _what(result.kind, result.nfiles, result.size)
+    say(f"Updated {result.rel} to {result.sha[:12]} ({what})")
+    say(_transfers(result.fetched, result.present))
+    pointer_file = os.path.relpath(result.pointer_file)
+    say(f"\nTo track the change with git, run:\n\n    git add {pointer_file}")
+
+
+@app.command()
+def install(
+    uninstall: bool = typer.Option(False, "--uninstall", help="Remove the hooks dvcish wrote."),
+) -> None:
+    """Add git hooks that run checkout, push and status.  Example: dvcish install"""
+    from dvcish import hooks
+
+    with repo_session(write=False) as repo:
+        result = hooks.uninstall(repo.root) if uninstall else hooks.install(repo.root)
+    folder = os.path.relpath(result.folder)
+    done = "Removed" if uninstall else "Installed"
+    if result.changed:
+        say(f"{done} {', '.join(result.changed)} in {folder}")
+    elif uninstall:
+        say(f"No dvcish hooks in {folder}")
+    for name in result.foreign:
+        say(f"Left {os.path.join(folder, name)} alone: dvcish did not write it")

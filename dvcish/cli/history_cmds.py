@@ -1,0 +1,173 @@
+"""``dvcish diff``, ``ls`` and ``gc``: data across git history."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import typer
+
+from dvcish.cli import output
+from dvcish.cli.app import app
+from dvcish.cli.context import repo_session
+from dvcish.cli.output import count, human_bytes, plural, say
+from dvcish.cli.transfer_cmds import ALL_BRANCHES, ALL_COMMITS, ALL_TAGS, REVS, selection
+from dvcish.errors import DvcishError, UsageError
+
+JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
+SHOW_AT_MOST = 50
+
+
+@app.command()
+def diff(
+    args: list[str] = typer.Argument(
+        None,
+        metavar="[A_REV] [B_REV] [TARGET]...",
+        help="Old revision (default HEAD), new revision (default: the workspace), then paths.",
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Show data files added, modified or deleted.  Example: dvcish diff v1 main data"""
+    from dvcish import diff as core
+
+    with repo_session(write=False) as repo:
+        revs, targets = core.split_args(repo, args or [])
+        with output.progress(None, "Hashing") as advance:
+            result = core.diff(repo, *revs[:2], targets=targets, progress=advance)
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    for letter, changes in (("A", result.added), ("M", result.modified), ("D", result.deleted)):
+        for change in changes:
+            typer.echo(f"{letter}\t{change.path}")
+    if not result:
+        say(f"No data changed between {result.a} and {result.b}.")
+        return
+    say(
+        f"{result.a} -> {result.b}: {count(len(result.added))} added, "
+        f"{count(len(result.modified))} modified, {count(len(result.deleted))} deleted"
+    )
+
+
+@app.command("ls")
+def ls_cmd(
+    args: list[str] = typer.Argument(
+        None,
+        metavar="[URL] [PATH]",
+        help="Another repo (local path or git URL; default: this one), then a path inside it.",
+    ),
+    rev: str = typer.Option(None, "--rev", metavar="REV", help="Git revision (default HEAD)."),
+    recursive: bool = typer.Option(
+        False, "-R", "--recursive", help="List the files inside tracked folders."
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """List tracked data: kind, size, oid, path.  Example: dvcish ls ../other-repo --rev v1 -R"""
+    from dvcish import ls
+
+    args = args or []
+    if len(args) > 2:
+        raise UsageError("ls takes at most a URL and a path; see `dvcish ls --help`")
+    if len(args) == 2 or (args and ls.is_other_repo(args[0])):
+        path = args[1] if len(args) == 2 else None
+        entries = ls.ls_url(args[0], path, rev, recursive)
+    else:
+        with repo_session(write=False) as repo:
+            entries = ls.ls_here(repo, args[0] if args else None, rev, recursive)
+    if as_json:
+        typer.echo(json.dumps([entry.to_dict() for entry in entries], indent=2))
+        return
+    for entry in entries:
+        size = human_bytes(entry.size)
+        typer.echo(f"{entry.kind:<4}  {size:>10}  {entry.oid}  {entry.path}")
+    if not entries:
+        say("No data is tracked there.")
+
+
+@app.command()
+def gc(
+    workspace: bool = typer.Option(
+        False, "-w", "--workspace", help="Keep what the workspace's pointers need."
+    ),
+    all_branches: bool = ALL_BRANCHES,
+    all_tags: bool = ALL_TAGS,
+    all_commits: bool = ALL_COMMITS,
+    revs: list[str] = REVS,
+    dry: bool = typer.Option(False, "--dry", help="Only list what would be removed."),
+    cloud: bool = typer.Option(False, "-c", "--cloud", help="Also remove from a remote."),
+    remote: str = typer.Option(None, "-r", "--remote", help="Remote name (with --cloud)."),
+    force: bool = typer.Option(False, "-f", "--force", help="Do not ask before --cloud deletes."),
+) -> None:
+    """Remove cache objects nothing in scope needs.  Example: dvcish gc --workspace --all-tags
+
+    The workspace's data is always kept; the flags add revisions whose data is kept too.
+    Objects younger than gc.grace seconds (default 3600) are never removed.
+    """
+    from dvcish import gc as core
+    from dvcish import remotes
+
+    chosen = selection(revs, all_branches, all_tags, all_commits, workspace)
+    if not chosen:
+        raise UsageError(
+            "gc needs a scope: --workspace, --all-branches, --all-tags, --all-commits or --rev"
+        )
+    if remote and not cloud:
+        raise UsageError("--remote needs --cloud")
+    if cloud and not dry and not force and not sys.stdin.isatty():
+        raise DvcishError(
+            "gc --cloud deletes from the remote and there is no terminal to confirm on; "
+            "pass --force, or --dry to see what would go"
+        )
+    with repo_session(write=True) as repo:
+        store = remotes.open_remote(repo, remote) if cloud else None
+        try:
+            planned = core.plan(repo, chosen, store)
+            if dry:
+                _show_plan(planned)
+                return
+            if store is not None and planned.remote_objects and not force:
+                question = (
+                    f"Delete {plural(len(planned.remote_objects), 'object')} from {planned.remote}?"
+                )
+                if not typer.confirm(question):
+                    say("Nothing was deleted.")
+                    raise typer.Exit(1)
+            done = core.apply(repo, planned, store)
+        finally:
+            if store is not None:
+                store.close()
+    say(
+        f"Removed {plural(len(done.objects), 'object')} and "
+        f"{plural(len(done.temp_files), 'temp file')} from the cache "
+        f"({human_bytes(done.bytes_freed)} freed); kept {count(done.referenced)} in use and "
+        f"{count(done.young)} younger than gc.grace"
+    )
+    if done.remote is not None:
+        say(
+            f"Removed {plural(len(done.remote_objects), 'object')} from {done.remote}; "
+            f"kept {count(done.remote_young)} younger than gc.grace"
+        )
+
+
+def _show_plan(planned) -> None:
+    limit = None if output.VERBOSE else SHOW_AT_MOST
+    lines = [f"would remove {oid} ({human_bytes(size)})" for oid, size in planned.objects.items()]
+    lines += [
+        f"would remove temp file {os.path.relpath(path)} ({human_bytes(size)})"
+        for path, size in planned.temp_files.items()
+    ]
+    lines += [f"would remove {oid} from {planned.remote}" for oid in planned.remote_objects]
+    for line in sorted(lines)[:limit]:
+        typer.echo(line)
+    if limit is not None and len(lines) > limit:
+        typer.echo(f"... and {count(len(lines) - limit)} more (use -v for all)")
+    remote = ""
+    if planned.remote is not None:
+        remote = f", and {plural(len(planned.remote_objects), 'object')} from {planned.remote}"
+    say(
+        f"Would remove {plural(len(planned.objects), 'object')} and "
+        f"{plural(len(planned.temp_files), 'temp file')} from the cache, freeing "
+        f"{human_bytes(planned.bytes_freed)}{remote}; "
+        f"{count(planned.young + planned.remote_young)} younger than gc.grace would stay"
+    )

@@ -1,0 +1,152 @@
+"""``dvcish gc``: scope, references through trees, the grace period, --dry, --cloud."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from dvcish import gc
+from dvcish.history import Selection
+from dvcish.lock import RepoLock
+from dvcish.repo import open_repo
+from tests.helpers import assert_one_error, object_path, run_cli, run_dvcish, snapshot
+from tests.test_history import Versions, make_versions, ok
+
+
+@pytest.fixture
+def versions(tmp_path, monkeypatch) -> Versions:
+    return make_versions(tmp_path, monkeypatch)
+
+
+def cached(versions, oids) -> set[str]:
+    return {oid for oid in oids if object_path(versions.root, oid).is_file()}
+
+
+def old_only(versions) -> set[str]:
+    return versions.objects("v1") - versions.objects("main")
+
+
+def test_a_scope_is_required(versions):
+    result = run_cli(["gc"])
+    assert result.exit_code == 2
+    assert_one_error(result.stderr, "gc needs a scope", "--workspace")
+
+
+def test_workspace_scope_removes_an_old_version_and_keeps_the_current_data(versions):
+    old = old_only(versions)
+    current = versions.objects("main")
+    assert cached(versions, old | current) == old | current
+    ok("config", "gc.grace", "0")
+    out = ok("gc", "--workspace")
+    assert "Removed 3 objects" in out
+    assert cached(versions, old) == set()
+    assert cached(versions, current) == current
+    ok("status")
+    assert "0 problems" in ok("fsck")
+
+
+def test_all_commits_all_tags_and_rev_keep_the_old_version(versions):
+    ok("config", "gc.grace", "0")
+    old = old_only(versions)
+    for scope in (["--all-commits"], ["--all-tags"], ["-w", "--rev", "v1"]):
+        out = ok("gc", *scope)
+        assert "Removed 0 objects" in out, scope
+        assert cached(versions, old) == old, scope
+    ok("gc", "--all-branches")  # main only: v1's objects go
+    assert cached(versions, old) == set()
+
+
+def test_dry_lists_objects_and_bytes_and_changes_nothing(versions):
+    ok("config", "gc.grace", "0")
+    before = snapshot(versions.root)
+    out = ok("gc", "-w", "--dry")
+    for oid in old_only(versions):
+        assert f"would remove {oid}" in out
+    freed = sum(os.path.getsize(object_path(versions.root, oid)) for oid in old_only(versions))
+    assert f"Would remove 3 objects and 0 temp files from the cache, freeing {freed} B" in out
+    assert snapshot(versions.root) == before
+
+
+def test_objects_younger_than_the_grace_period_are_never_removed(versions):
+    old = old_only(versions)
+    out = ok("gc", "--workspace")  # default grace: one hour, and these were just written
+    assert "Removed 0 objects" in out
+    assert "3 younger than gc.grace" in out
+    assert cached(versions, old) == old
+    repo = open_repo(str(versions.root))
+    plan = gc.plan(repo, Selection(workspace=True), now=time.time() + 3601)
+    assert set(plan.objects) == old  # an hour later they would go
+    repo.close()
+    ok("config", "gc.grace", "120")
+    assert "Removed 0 objects" in ok("gc", "-w")
+
+
+def test_stale_temp_files_go_and_fresh_ones_stay(versions):
+    cache = versions.root / ".dvcish" / "cache"
+    fresh = cache / "ab" / ".tmp-1-0"
+    fresh.parent.mkdir(exist_ok=True)
+    fresh.write_bytes(b"being written")
+    ok("gc", "-w")
+    assert fresh.exists()
+    ok("config", "gc.grace", "0")
+    out = ok("gc", "-w")
+    assert "1 temp file" in out
+    assert not fresh.exists()
+
+
+def test_a_tree_that_cannot_be_read_stops_gc_before_any_deletion(versions):
+    ok("config", "gc.grace", "0")
+    os.unlink(object_path(versions.root, versions.v1_data))
+    before = snapshot(versions.root)
+    result = run_cli(["gc", "--all-tags"])
+    assert result.exit_code == 1
+    assert_one_error(
+        result.stderr, f"data.dvcish@v1: tree {versions.v1_data} is not in the cache", "nothing"
+    )
+    assert snapshot(versions.root) == before
+
+
+def test_the_repository_lock_is_held(versions):
+    ok("config", "core.lock_timeout", "0.2")
+    repo = open_repo(str(versions.root))
+    with RepoLock(os.path.join(repo.tmp_dir, "lock"), 0):
+        result = run_cli(["gc", "-w"])
+    assert result.exit_code == 1
+    assert_one_error(result.stderr, "locked")
+
+
+def test_cloud_needs_force_without_a_terminal(versions):
+    ok("config", "gc.grace", "0")
+    ok("push", "--all-tags")
+    old = old_only(versions)
+    remote_before = snapshot(versions.remote)
+    result = run_cli(["gc", "-w", "--cloud"])
+    assert result.exit_code == 1
+    assert_one_error(result.stderr, "--force")
+    assert snapshot(versions.remote) == remote_before
+    assert cached(versions, old) == old  # the local cache was not touched either
+
+    out = ok("gc", "-w", "--cloud", "--dry")
+    assert out.count("from remote 'storage'") == 4  # three lines and the summary
+    assert snapshot(versions.remote) == remote_before
+
+    ok("gc", "-w", "--cloud", "--force")
+    assert not any(versions.remote_has(oid) for oid in old)
+    assert all(versions.remote_has(oid) for oid in versions.objects("main"))
+    assert cached(versions, old) == set()
+
+
+def test_cloud_spares_young_remote_objects(versions):
+    ok("push", "--all-tags")
+    out = ok("gc", "-w", "--cloud", "-f")
+    assert "kept 3 younger than gc.grace" in out
+    assert all(versions.remote_has(oid) for oid in old_only(versions))
+
+
+def test_cloud_refusal_as_a_real_process(versions):
+    ok("push")
+    done = run_dvcish(["gc", "--workspace", "--cloud"], cwd=versions.root)
+    assert done.returncode == 1
+    assert_one_error(done.stderr, "no terminal", "--force")
