@@ -14,7 +14,7 @@ from dvcish.pointer import Pointer, is_pointer_name, pointer_path_for, write_poi
 from dvcish.repo import Repo
 from dvcish.state import stat_key
 from dvcish.targets import check_inside_repo, enclosing_tracked_folder
-from dvcish.tree import encode_tree
+from dvcish.tree import encode_tree, name_problem
 from dvcish.workspace import (
     FileProgress,
     known_oids,
@@ -50,6 +50,9 @@ def check_add_target(repo: Repo, target: str) -> str:
     path = os.path.abspath(target).rstrip(os.sep)
     check_inside_repo(repo, path, "target")
     name = os.path.basename(path)
+    problem = name_problem(name)
+    if problem is not None:
+        raise DvcishError(f"{target!r}: {problem}; rename it before adding")
     if is_pointer_name(name):
         raise DvcishError(f"{target}: is a pointer file; add the data it stands for instead")
     try:

@@ -16,7 +16,13 @@ from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
 from dvcish.tree import Tree, TreeEntry
-from dvcish.workspace import FileProgress, hash_folder_files, hash_single_file, scan_folder
+from dvcish.workspace import (
+    FileProgress,
+    hash_folder_files,
+    hash_single_file,
+    lstat_through_cache_link,
+    scan_folder,
+)
 
 SHOW_AT_MOST = 5
 
@@ -73,7 +79,7 @@ def plan_target(repo: Repo, tracked: Tracked) -> Plan:
         _plan_subpath(repo, plan, tree, tracked.subpath)
         return plan
     try:
-        st = os.lstat(tracked.target)
+        st = lstat_through_cache_link(tracked.target, repo.cache.root)
     except FileNotFoundError:
         plan.writes = list(tree.entries)
         return plan

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import re
 
 from dvcish import fsutil
 
 
 def ignore_entry(name: str) -> str:
-    return "/" + name
+    """``/name`` with gitignore's special characters escaped, so it matches only ``name``."""
+    escaped = re.sub(r"([\\*?\[ !#])", r"\\\1", name)
+    return "/" + escaped
 
 
 def ensure_ignored(folder: str, name: str) -> str | None:
@@ -20,7 +23,7 @@ def ensure_ignored(folder: str, name: str) -> str | None:
     except FileNotFoundError:
         text = ""
     entry = ignore_entry(name)
-    existing = {line.strip() for line in text.splitlines()}
+    existing = set(text.splitlines())
     if entry in existing or entry + "/" in existing:
         return None
     if text and not text.endswith("\n"):

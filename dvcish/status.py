@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import stat as statmod
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ from dvcish.workspace import (
     compare,
     hash_folder_files,
     hash_single_file,
+    lstat_through_cache_link,
     scan_folder,
     tree_from_files,
 )
@@ -56,7 +56,7 @@ def target_status(repo: Repo, tracked: Tracked, progress: FileProgress | None) -
     pointer_rel = repo.relpath(tracked.pointer_file)
     result = TargetStatus(tracked.rel, pointer_rel, UP_TO_DATE)
     try:
-        st = os.lstat(tracked.target)
+        st = lstat_through_cache_link(tracked.target, repo.cache.root)
     except FileNotFoundError:
         result.state = MISSING_WORKSPACE
         return result

@@ -67,7 +67,7 @@ def scan_folder(folder: str, cache_root: str | None = None) -> Scan:
                     else:
                         scan.files[rel] = st
                 elif statmod.S_ISLNK(st.st_mode):
-                    target = _cache_link_target(entry.path, link_prefix)
+                    target = cache_link_target(entry.path, link_prefix)
                     if target is not None:
                         scan.files[rel] = target
                     else:
@@ -77,7 +77,7 @@ def scan_folder(folder: str, cache_root: str | None = None) -> Scan:
     return scan
 
 
-def _cache_link_target(path: str, link_prefix: str | None) -> os.stat_result | None:
+def cache_link_target(path: str, link_prefix: str | None) -> os.stat_result | None:
     if link_prefix is None:
         return None
     target = os.readlink(path)
@@ -88,6 +88,14 @@ def _cache_link_target(path: str, link_prefix: str | None) -> os.stat_result | N
     except OSError:
         return None
     return st if statmod.S_ISREG(st.st_mode) else None
+
+
+def lstat_through_cache_link(path: str, cache_root: str) -> os.stat_result:
+    """``os.lstat``, except that a symlink into the cache gives the object's stat."""
+    st = os.lstat(path)
+    if statmod.S_ISLNK(st.st_mode):
+        return cache_link_target(path, os.path.join(cache_root, "")) or st
+    return st
 
 
 def require_trackable(scan: Scan, folder_label: str) -> None:

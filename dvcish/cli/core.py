@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import sys
 
 import typer
@@ -46,7 +47,8 @@ def add(
         to_git.append(os.path.relpath(result.pointer_file))
         if result.gitignore:
             to_git.append(os.path.relpath(result.gitignore))
-    say("\nTo track the changes with git, run:\n\n    git add " + " ".join(dict.fromkeys(to_git)))
+    command = shlex.join(["git", "add", *dict.fromkeys(to_git)])
+    say(f"\nTo track the changes with git, run:\n\n    {command}")
 
 
 @app.command()

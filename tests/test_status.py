@@ -1,0 +1,231 @@
+"""``dvcish status``: up to date / modified / missing from workspace / missing from cache."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+import xxhash
+
+from dvcish.pointer import load_pointer
+from dvcish.tree import parse_tree
+from tests import helpers
+from tests.helpers import (
+    age,
+    assert_one_error,
+    make_dataset,
+    object_path,
+    run_cli,
+    snapshot,
+    write_files,
+)
+
+git_repo = helpers.git_repo  # fixture
+
+
+def add_ok(*targets: str) -> None:
+    result = run_cli(["add", *targets])
+    assert result.exit_code == 0, result.output
+
+
+def status_json(*args: str) -> tuple[int, list[dict]]:
+    result = run_cli(["status", "--json", *args])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def by_path(entries: list[dict]) -> dict[str, dict]:
+    return {entry["path"]: entry for entry in entries}
+
+
+def setup_tracked(root) -> dict[str, bytes]:
+    files = make_dataset(root / "data", 20, seed="status", per_folder=5)
+    write_files(root, {"model.bin": b"weights"})
+    age(root / "data", root / "model.bin")
+    add_ok("data", "model.bin")
+    return files
+
+
+def test_up_to_date(git_repo):
+    setup_tracked(git_repo)
+    result = run_cli(["status"])
+    assert result.exit_code == 0
+    assert result.stdout == "Data and pointers are up to date.\n"
+    code, entries = status_json()
+    assert code == 0
+    assert entries == [
+        {"path": "data", "pointer": "data.dvcish", "status": "up to date"},
+        {"path": "model.bin", "pointer": "model.bin.dvcish", "status": "up to date"},
+    ]
+    quiet = run_cli(["status", "-q"])
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
+
+
+def test_nothing_tracked(git_repo):
+    result = run_cli(["status"])
+    assert result.exit_code == 0
+    assert "No data is tracked yet" in result.stdout
+    assert status_json() == (0, [])
+
+
+def test_modified_folder_lists_added_modified_deleted(git_repo):
+    files = setup_tracked(git_repo)
+    names = sorted(files)
+    write_files(git_repo / "data", {names[3]: b"changed", "zz/new": b"new"})
+    (git_repo / "data" / names[5]).unlink()
+    code, entries = status_json()
+    assert code == 1
+    data = by_path(entries)["data"]
+    assert data["status"] == "modified"
+    assert (data["added"], data["modified"], data["deleted"]) == (
+        ["zz/new"],
+        [names[3]],
+        [names[5]],
+    )
+    assert by_path(entries)["model.bin"]["status"] == "up to date"
+
+    text = run_cli(["status"])
+    assert text.exit_code == 0
+    assert "data: modified (1 added, 1 modified, 1 deleted)" in text.stdout
+    assert f"    modified: {names[3]}" in text.stdout
+    assert "model.bin" not in text.stdout
+
+    quiet = run_cli(["status", "-q"])
+    assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (1, "", "")
+
+
+def test_modified_file(git_repo):
+    setup_tracked(git_repo)
+    (git_repo / "model.bin").write_bytes(b"weights, retrained")
+    code, entries = status_json("model.bin")
+    assert code == 1
+    assert entries == [
+        {
+            "path": "model.bin",
+            "pointer": "model.bin.dvcish",
+            "status": "modified",
+            "added": [],
+            "modified": ["model.bin"],
+            "deleted": [],
+        }
+    ]
+
+
+def test_same_size_change_with_old_mtime_is_noticed_by_inode(git_repo):
+    setup_tracked(git_repo)
+    path = git_repo / "model.bin"
+    before = os.stat(path)
+    (git_repo / "replacement").write_bytes(b"WEIGHTS")  # same size, another inode
+    os.replace(git_repo / "replacement", path)
+    os.utime(path, ns=(before.st_mtime_ns, before.st_mtime_ns))
+    assert os.stat(path).st_ino != before.st_ino
+    assert status_json("model.bin")[1][0]["status"] == "modified"
+
+
+def test_executable_bit_change_is_a_modification(git_repo):
+    files = setup_tracked(git_repo)
+    name = sorted(files)[0]
+    os.chmod(git_repo / "data" / name, 0o755)
+    code, entries = status_json("data")
+    assert code == 1
+    assert entries[0]["modified"] == [name]
+
+
+def test_symlink_in_tracked_folder_shows_as_added(git_repo):
+    setup_tracked(git_repo)
+    os.symlink("/etc/passwd", git_repo / "data/link")
+    code, entries = status_json("data")
+    assert code == 1
+    assert entries[0]["added"] == ["link"]
+
+
+def test_folder_replaced_by_file_is_modified(git_repo):
+    setup_tracked(git_repo)
+    shutil.rmtree(git_repo / "data")
+    (git_repo / "data").write_bytes(b"not a folder")
+    code, entries = status_json("data")
+    assert (code, entries[0]["status"]) == (1, "modified")
+    assert len(entries[0]["deleted"]) == 20
+
+
+def test_missing_from_workspace(git_repo):
+    setup_tracked(git_repo)
+    shutil.rmtree(git_repo / "data")
+    (git_repo / "model.bin").unlink()
+    code, entries = status_json()
+    assert code == 1
+    assert [entry["status"] for entry in entries] == ["missing from workspace"] * 2
+    text = run_cli(["status"]).stdout
+    assert "data: missing from workspace" in text
+    assert "model.bin: missing from workspace" in text
+
+
+def test_missing_from_cache_member(git_repo):
+    files = setup_tracked(git_repo)
+    tree_oid = load_pointer(str(git_repo / "data.dvcish")).oid
+    tree = parse_tree(object_path(git_repo, tree_oid).read_bytes(), "t")
+    for entry in tree.entries[:2]:
+        object_path(git_repo, entry.oid).unlink()
+    code, entries = status_json("data")
+    assert code == 1
+    assert entries[0]["status"] == "missing from cache"
+    assert entries[0]["missing_objects"] == 2
+    text = run_cli(["status"]).stdout
+    assert "data: missing from cache (2 objects; run `dvcish fetch`)" in text
+    assert len(files) == 20
+
+
+def test_missing_from_cache_tree_and_file(git_repo):
+    setup_tracked(git_repo)
+    object_path(git_repo, load_pointer(str(git_repo / "data.dvcish")).oid).unlink()
+    object_path(git_repo, xxhash.xxh3_128_hexdigest(b"weights")).unlink()
+    code, entries = status_json()
+    assert code == 1
+    assert [entry["status"] for entry in entries] == ["missing from cache"] * 2
+
+
+def test_targets_by_data_path_or_pointer(git_repo):
+    setup_tracked(git_repo)
+    (git_repo / "model.bin").write_bytes(b"changed")
+    assert [e["path"] for e in status_json("data")[1]] == ["data"]
+    assert [e["path"] for e in status_json("data.dvcish")[1]] == ["data"]
+    assert status_json("data")[0] == 0
+    assert status_json("model.bin.dvcish")[0] == 1
+
+
+@pytest.mark.parametrize("args", [["x"], ["x.dvcish"], []])
+def test_status_from_a_subfolder(git_repo, args):
+    write_files(git_repo, {"sub/x": b"x"})
+    add_ok("sub/x")
+    result = run_cli(["status", "--json", *args], cwd=git_repo / "sub")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)[0]["path"] == "sub/x"
+
+
+def test_untracked_target_is_an_error(git_repo):
+    result = run_cli(["status", "nope"])
+    assert result.exit_code == 1
+    assert_one_error(result.stderr, "nope", "not tracked")
+
+
+def test_racily_clean_file_is_rehashed_by_status(git_repo):
+    path = git_repo / "f"
+    path.write_bytes(b"version 1")
+    future = os.stat(path).st_mtime_ns + 5_000_000_000
+    os.utime(path, ns=(future, future))
+    add_ok("f")
+    assert status_json("f")[0] == 0  # records the racily clean stat again
+    with open(path, "r+b") as handle:  # same inode, size and mtime
+        handle.write(b"version 2")
+    os.utime(path, ns=(future, future))
+    assert status_json("f")[1][0]["status"] == "modified"
+
+
+def test_status_changes_nothing(git_repo):
+    files = setup_tracked(git_repo)
+    write_files(git_repo / "data", {sorted(files)[0]: b"edit"})
+    before = snapshot(git_repo)
+    run_cli(["status"])
+    run_cli(["status", "--json"])
+    assert snapshot(git_repo) == before
