@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import traceback
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -16,7 +15,7 @@ from dvcish.errors import DvcishError
 class DvcishGroup(TyperGroup):
     """Turns DvcishError into one line on stderr and its exit code; -v adds the traceback."""
 
-    def invoke(self, ctx: click.Context):
+    def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except DvcishError as exc:
