@@ -48,10 +48,16 @@ class FileRecord(NamedTuple):
     recorded_ns: int
 
     def trusted_for(self, st: os.stat_result) -> bool:
-        if self.mtime_ns != st.st_mtime_ns or self.size != st.st_size or self.inode != st.st_ino:
-            return False
-        margin = FINE_MARGIN_NS if self.mtime_ns % 1_000_000_000 else COARSE_MARGIN_NS
-        return self.mtime_ns + margin <= self.recorded_ns
+        return trusted(self, st)
+
+
+def trusted(record: tuple, st: os.stat_result) -> bool:
+    """True when a (inode, mtime_ns, size, oid, recorded_ns) record still vouches for ``st``."""
+    inode, mtime_ns, size, _oid, recorded_ns = record
+    if mtime_ns != st.st_mtime_ns or size != st.st_size or inode != st.st_ino:
+        return False
+    margin = FINE_MARGIN_NS if mtime_ns % 1_000_000_000 else COARSE_MARGIN_NS
+    return mtime_ns + margin <= recorded_ns
 
 
 class StateDB:
@@ -70,14 +76,14 @@ class StateDB:
         self.commit()
         self._conn.close()
 
-    def files_under(self, relpath: str) -> dict[str, FileRecord]:
+    def files_under(self, relpath: str) -> dict[str, tuple]:
         """Records for ``relpath`` itself and everything below it, keyed by repo-relative path."""
         rows = self._conn.execute(
             "SELECT path, inode, mtime_ns, size, oid, recorded_ns FROM files"
             " WHERE path = ? OR (path >= ? AND path < ?)",
             (relpath, relpath + "/", relpath + "0"),
         )
-        return {row[0]: FileRecord._make(row[1:]) for row in rows}
+        return {row[0]: row[1:] for row in rows}  # FileRecord-shaped tuples; no object per row
 
     def record_file(self, relpath: str, key: StatKey, oid: str) -> None:
         self._pending_files.append((relpath, key.inode, key.mtime_ns, key.size, oid))

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
-from dvcish.tree import tree_oid
 from dvcish.workspace import (
     Changes,
     FileProgress,
@@ -16,7 +15,7 @@ from dvcish.workspace import (
     hash_single_file,
     lstat_through_cache_link,
     scan_folder,
-    tree_from_files,
+    workspace_tree_oid,
 )
 
 UP_TO_DATE = "up to date"
@@ -87,7 +86,7 @@ def target_status(repo: Repo, tracked: Tracked, progress: FileProgress | None) -
     clean = not (scan.symlinks or scan.special or scan.unsafe)
     # Fast path: the workspace's own tree hashes to the pointer's oid, so nothing changed and
     # the stored tree need not even be parsed.
-    if not clean or tree_oid(tree_from_files(scan.files, oids)) != pointer.oid:
+    if not clean or workspace_tree_oid(scan.files, oids) != pointer.oid:
         tree = repo.cache.load_tree(pointer.oid)
         result.changes = compare(tree, scan.files, oids)
         result.changes.added.extend(sorted(scan.symlinks + scan.special + scan.unsafe))

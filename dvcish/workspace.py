@@ -10,10 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
-from dvcish.hashing import hash_file
-from dvcish.state import StateDB, stat_key
+from dvcish.hashing import hash_bytes, hash_file
+from dvcish.state import StateDB, stat_key, trusted
 from dvcish.storage.base import oid_from_key
-from dvcish.tree import Tree, TreeEntry, build_tree, name_problem
+from dvcish.tree import HEADER, Tree, TreeEntry, build_tree, name_problem
 
 # Called with how many files were just processed.
 FileProgress = Callable[[int], None]
@@ -120,10 +120,11 @@ def known_oids(
     records = state.files_under(target_rel)
     known: dict[str, str] = {}
     unknown: list[str] = []
+    prefix = f"{target_rel}/"
     for rel, st in files.items():
-        record = records.get(f"{target_rel}/{rel}" if rel else target_rel)
-        if record is not None and record.trusted_for(st):
-            known[rel] = record.oid
+        record = records.get(prefix + rel if rel else target_rel)
+        if record is not None and trusted(record, st):
+            known[rel] = record[3]
         else:
             unknown.append(rel)
     return known, unknown
@@ -166,6 +167,19 @@ def tree_from_files(files: dict[str, os.stat_result], oids: dict[str, str]) -> T
         TreeEntry(rel, oids[rel], st.st_size, bool(st.st_mode & statmod.S_IXUSR))
         for rel, st in files.items()
     )
+
+
+def workspace_tree_oid(files: dict[str, os.stat_result], oids: dict[str, str]) -> str:
+    """The oid the tree of these files would have, without building or validating it.
+
+    Same bytes as ``encode_tree(tree_from_files(files, oids))`` (UTF-8 preserves code point
+    order, so sorting the str paths sorts their bytes).
+    """
+    lines = [HEADER.decode()]
+    for rel in sorted(files):
+        mode = "x" if files[rel].st_mode & statmod.S_IXUSR else "f"
+        lines.append(f"{mode} {oids[rel]} {files[rel].st_size} {rel}\n")
+    return hash_bytes("".join(lines).encode())
 
 
 def compare(tree: Tree, files: dict[str, os.stat_result], oids: dict[str, str]) -> Changes:

@@ -1,7 +1,5 @@
 """The typer application object and its error handling (one line, exit code, no traceback)."""
 
-from __future__ import annotations
-
 import traceback
 
 import typer

@@ -1,7 +1,5 @@
 """The one context object per command: open the repo, hold the lock while writing, close."""
 
-from __future__ import annotations
-
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -11,7 +9,7 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def repo_session(write: bool) -> Iterator[Repo]:
+def repo_session(write: bool) -> Iterator["Repo"]:
     from dvcish.repo import open_repo
 
     repo = open_repo()

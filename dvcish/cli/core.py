@@ -1,7 +1,5 @@
 """Commands for the local workflow: init, add, status, checkout, fsck, config."""
 
-from __future__ import annotations
-
 import json
 import os
 import shlex

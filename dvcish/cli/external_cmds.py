@@ -1,7 +1,5 @@
 """``dvcish get``, ``import``, ``update`` (data from other repositories) and ``install`` (hooks)."""
 
-from __future__ import annotations
-
 import os
 
 import typer

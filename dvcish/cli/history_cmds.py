@@ -1,7 +1,5 @@
 """``dvcish diff``, ``ls`` and ``gc``: data across git history."""
 
-from __future__ import annotations
-
 import json
 import os
 import sys

@@ -1,7 +1,5 @@
 """Assemble the CLI: every command module registers itself on the shared app."""
 
-from __future__ import annotations
-
 from dvcish.cli import core, external_cmds, history_cmds, remote_cmds, transfer_cmds  # noqa: F401
 from dvcish.cli.app import app
 

@@ -1,7 +1,5 @@
 """Printing for the CLI: messages, numbers, and tqdm progress bars (only on a terminal)."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

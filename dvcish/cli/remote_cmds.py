@@ -1,7 +1,5 @@
 """``dvcish remote``: add, modify, list, remove and choose the default remote."""
 
-from __future__ import annotations
-
 import typer
 
 from dvcish.cli.app import app, make_app

@@ -1,7 +1,5 @@
 """``dvcish push``, ``fetch``, ``pull`` and ``status --cloud``."""
 
-from __future__ import annotations
-
 import json
 
 import typer
