@@ -31,6 +31,8 @@ from dvcish.storage.base import ObjectStore, object_key, oid_from_key
 
 # Asking about at most this many oids sends one HEAD per oid; more lists the fan-out prefixes.
 HEAD_THRESHOLD = 64
+# A remote estimated to hold at most this many pages of 1,000 keys is listed in full.
+FULL_LISTING_PAGES = 16
 # Files below this go up in one PutObject (read, hashed and sent from memory); larger ones as
 # a multipart upload whose parts are hashed as they are read.
 MULTIPART_THRESHOLD = 64 << 20
@@ -240,8 +242,23 @@ class S3Store(ObjectStore):
             found = self._parallel(self.exists, asked)
             return {oid for oid, there in zip(asked, found, strict=True) if not there}
         prefixes = sorted({oid[:2] for oid in wanted})
+        if len(prefixes) > FULL_LISTING_PAGES and self._looks_small(prefixes[0]):
+            return wanted - set(self._list_keys(self._root))
         present = set().union(*self._parallel(self._list_prefix, prefixes))
         return wanted - present
+
+    def _looks_small(self, fanout: str) -> bool:
+        """One listing of one fan-out prefix estimates the remote's size (objects spread evenly
+        over the 256 prefixes): a small remote is cheaper to list in full, a page of 1,000 keys
+        at a time, than with one request per prefix (this matters on servers whose listing
+        cost grows with the bucket, such as moto)."""
+        with self._errors("listing objects"):
+            page = self.client().list_objects_v2(
+                Bucket=self.bucket, Prefix=f"{self._root}{fanout}/", MaxKeys=1000
+            )
+        if page.get("IsTruncated"):
+            return False
+        return len(page.get("Contents", ())) * 256 <= FULL_LISTING_PAGES * 1000
 
     def get(self, oid: str, dest: BinaryIO) -> int:
         total = 0
