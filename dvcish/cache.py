@@ -192,10 +192,15 @@ class CacheWriter:
             self.use_reflink = False
             hasher = new_hasher()
             size = 0
+            flushed = 0
             while chunk := os.read(src_fd, CHUNK_SIZE):
                 hasher.update(chunk)
                 fsutil.write_all(dst_fd, chunk)
                 size += len(chunk)
+                if size - flushed >= fsutil.WRITEBACK_STEP:
+                    fsutil.start_writeback(dst_fd, flushed, size - flushed)
+                    flushed = size
+            fsutil.start_writeback(dst_fd, flushed, 0)
             return hasher.hexdigest(), size
         finally:
             os.close(dst_fd)

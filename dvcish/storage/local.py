@@ -123,10 +123,17 @@ def _copy_hashing(source_path: str, dst: int) -> str:
     """Copy a file into an open descriptor; return the hash of exactly the bytes written."""
     hasher = new_hasher()
     src = os.open(source_path, os.O_RDONLY)
+    size = flushed = 0
     try:
         while chunk := os.read(src, CHUNK_SIZE):
             hasher.update(chunk)
             fsutil.write_all(dst, chunk)
+            size += len(chunk)
+            if size - flushed >= fsutil.WRITEBACK_STEP:  # let the disk start on it now
+                fsutil.start_writeback(dst, flushed, size - flushed)
+                flushed = size
     finally:
         os.close(src)
+    if flushed:
+        fsutil.start_writeback(dst, flushed, 0)
     return hasher.hexdigest()
