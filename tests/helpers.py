@@ -129,6 +129,13 @@ def run_cli(args: Sequence[str], cwd: str | os.PathLike[str] | None = None) -> R
         return CliRunner().invoke(app, [str(arg) for arg in args], catch_exceptions=False)
 
 
+def cli_ok(*args: str) -> str:
+    """Run a command in-process, require exit 0, return its stdout."""
+    result = run_cli(list(args))
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 def run_dvcish(
     args: Sequence[str],
     cwd: str | os.PathLike[str],

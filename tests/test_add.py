@@ -31,9 +31,7 @@ git_repo = helpers.git_repo  # fixture
 
 
 def add_ok(*targets: str) -> str:
-    result = run_cli(["add", *targets])
-    assert result.exit_code == 0, result.output
-    return result.stdout
+    return helpers.cli_ok("add", *targets)
 
 
 def hashed_counts(output: str) -> list[int]:

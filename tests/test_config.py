@@ -26,10 +26,7 @@ from tests.helpers import (
 git_repo = helpers.git_repo  # fixture
 
 
-def ok(*args: str) -> str:
-    result = run_cli(list(args))
-    assert result.exit_code == 0, result.output
-    return result.stdout
+ok = helpers.cli_ok
 
 
 def config_yaml(root, name: str = "config"):

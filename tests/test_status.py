@@ -25,9 +25,8 @@ from tests.helpers import (
 git_repo = helpers.git_repo  # fixture
 
 
-def add_ok(*targets: str) -> None:
-    result = run_cli(["add", *targets])
-    assert result.exit_code == 0, result.output
+def add_ok(*targets: str) -> str:
+    return helpers.cli_ok("add", *targets)
 
 
 def status_json(*args: str) -> tuple[int, list[dict]]:
