@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
@@ -14,7 +13,7 @@ from dvcish.hashing import hash_file, new_hasher
 from dvcish.repo import Repo
 from dvcish.storage.base import ObjectStore, object_key
 from dvcish.targets import Tracked, find_pointer_files, load_tracked
-from dvcish.transfer import wanted_from_cache
+from dvcish.transfer import bounded_map, wanted_from_cache
 from dvcish.workspace import FileProgress
 
 
@@ -131,11 +130,10 @@ def fsck_remote(
         return None
 
     present = sorted(set(labels) - absent)
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for problem in pool.map(check, present):
-            report.objects_checked += 1
-            if problem is not None:
-                report.problems.append(problem)
-            if progress is not None:
-                progress(1)
+    for _oid, problem in bounded_map(jobs, check, present):
+        report.objects_checked += 1
+        if problem is not None:
+            report.problems.append(problem)
+        if progress is not None:
+            progress(1)
     return report

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import io
 import os
+from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from dvcish import fsutil
 from dvcish.cache import Cache
@@ -24,6 +26,7 @@ from dvcish.targets import Tracked
 from dvcish.tree import Tree, parse_tree
 
 ObjectProgress = Callable[[int], None]
+T = TypeVar("T")
 
 
 def default_jobs() -> int:
@@ -218,16 +221,34 @@ def _run_pool(
             return f"object {oid}: {exc.strerror or exc}"
         return None
 
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        for oid, error in zip(oids, pool.map(run_one, oids), strict=True):
-            if error is None:
-                summary.transferred += 1
-            else:
-                failed.add(oid)
-                summary.failed.append(error)
-            if progress is not None:
-                progress(1)
+    def settle(oid: str, error: str | None) -> None:
+        if error is None:
+            summary.transferred += 1
+        else:
+            failed.add(oid)
+            summary.failed.append(error)
+        if progress is not None:
+            progress(1)
+
+    for oid, error in bounded_map(jobs, run_one, oids):
+        settle(oid, error)
     return failed
+
+
+def bounded_map(jobs: int, function: Callable[[str], T], items: Iterable[str]):
+    """Like ``pool.map`` but with at most a few tasks per thread in flight, so memory stays
+    flat for 200,000 objects; yields (item, result) in order."""
+    window = max(1, jobs) * 4
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        pending: deque = deque()
+        for item in items:
+            pending.append((item, pool.submit(function, item)))
+            if len(pending) >= window:
+                done_item, future = pending.popleft()
+                yield done_item, future.result()
+        while pending:
+            done_item, future = pending.popleft()
+            yield done_item, future.result()
 
 
 @dataclass

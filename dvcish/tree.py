@@ -111,8 +111,8 @@ def parse_tree(data: bytes, origin: str) -> Tree:
     if _TREE_RE.fullmatch(text) is None:
         raise bad(_first_bad_line(text))
     entries = [
-        TreeEntry(path, oid, int(size), mode == "x")
-        for mode, oid, size, path in _LINE_RE.findall(text)
+        TreeEntry(match[4], match[2], int(match[3]), match[1] == "x")
+        for match in _LINE_RE.finditer(text)
     ]
     _check_entries(entries, origin)
     return Tree(entries)
