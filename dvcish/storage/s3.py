@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import dataclasses
 import hashlib
 import os
 import threading
@@ -28,6 +27,7 @@ from botocore.config import Config
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
 from dvcish.hashing import CHUNK_SIZE, hash_bytes, new_hasher
 from dvcish.storage.base import ObjectStore, object_key, oid_from_key
+from dvcish.storage.s3_options import S3Options
 
 # Asking about at most this many oids sends one HEAD per oid; more lists the fan-out prefixes.
 HEAD_THRESHOLD = 64
@@ -43,11 +43,6 @@ DELETE_BATCH = 1000
 DEFAULT_REGION = "us-east-1"
 # Instance-metadata (IMDS) credential lookups: one short attempt, so "no credentials" is quick.
 IMDS_TIMEOUT = 1
-SSE_VALUES = ("AES256", "aws:kms", "aws:kms:dsse")
-ADDRESSING_STYLES = ("auto", "path", "virtual")
-_TRUE = ("true", "yes", "on", "1")
-_FALSE = ("false", "no", "off", "0")
-_SECRET_FIELDS = ("secret_access_key", "session_token")
 _ACCESS_CODES = {"AccessDenied", "AllAccessDisabled", "ExpiredToken", "InvalidAccessKeyId"}
 _ACCESS_CODES |= {"InvalidToken", "SignatureDoesNotMatch", "TokenRefreshRequired"}
 _REGION_CODES = {"AuthorizationHeaderMalformed", "IllegalLocationConstraintException"}
@@ -64,130 +59,6 @@ _TRANSPORT_ERRORS: list[tuple[Any, str, str]] = [
 ]
 _T = TypeVar("_T")
 _R = TypeVar("_R")
-
-
-@dataclasses.dataclass(repr=False)
-class S3Options:
-    """How to reach an S3 (or S3-compatible) endpoint; built from a remote's settings."""
-
-    endpointurl: str | None = None
-    region: str | None = None
-    profile: str | None = None
-    access_key_id: str | None = None
-    secret_access_key: str | None = None
-    session_token: str | None = None
-    use_ssl: bool = True
-    ssl_verify: bool | str = True  # or the path of a CA bundle
-    addressing_style: str | None = None  # None: "path" with an endpointurl, else "auto"
-    sse: str | None = None
-    jobs: int = dataclasses.field(default_factory=lambda: 4 * (os.cpu_count() or 1))
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
-
-    def __post_init__(self) -> None:
-        if self.addressing_style is None:
-            self.addressing_style = "path" if self.endpointurl else "auto"
-
-    def __repr__(self) -> str:
-        shown = {f.name: repr(getattr(self, f.name)) for f in dataclasses.fields(self)}
-        for name in _SECRET_FIELDS:
-            if getattr(self, name):
-                shown[name] = "'***'"
-        return f"S3Options({', '.join(f'{k}={v}' for k, v in shown.items())})"
-
-    def secrets(self) -> list[str]:
-        return [value for name in _SECRET_FIELDS if (value := getattr(self, name))]
-
-    @classmethod
-    def from_config(cls, settings: dict[str, Any], remote_name: str) -> S3Options:
-        """Options from a remote's raw settings (strings from YAML or the CLI are accepted)."""
-
-        def error(what: str) -> DvcishError:
-            for name in _SECRET_FIELDS:  # a secret pasted into the wrong setting stays secret
-                if settings.get(name):
-                    what = what.replace(str(settings[name]), "***")
-            return DvcishError(f"remote '{remote_name}': {what}")
-
-        values: dict[str, Any] = {}
-        for key, value in settings.items():
-            parse = _PARSERS.get(key)
-            if key == "url" or value is None or value == "":
-                continue
-            if parse is None:
-                known = ", ".join(["url", *_PARSERS])
-                raise error(f"unknown setting '{key}'; remove it or use one of {known}")
-            try:
-                values[key] = parse(value)
-            except ValueError as exc:
-                raise error(f"setting '{key}' {exc}") from None
-        if bool(values.get("access_key_id")) != bool(values.get("secret_access_key")):
-            raise error("access_key_id and secret_access_key must be set together")
-        if values.get("session_token") and not values.get("access_key_id"):
-            raise error("session_token needs access_key_id and secret_access_key")
-        return cls(**values)
-
-
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    if str(value).strip().lower() in _TRUE:
-        return True
-    if str(value).strip().lower() in _FALSE:
-        return False
-    raise ValueError(f"must be true or false, not {value!r}")
-
-
-def _ssl_verify(value: Any) -> bool | str:
-    with contextlib.suppress(ValueError):
-        return _boolean(value)
-    if not os.path.isfile(str(value)):
-        raise ValueError(f"must be true, false or an existing CA bundle file, not {value!r}")
-    return str(value)
-
-
-def _endpoint(value: Any) -> str:
-    if not str(value).startswith(("http://", "https://")):
-        raise ValueError(f"must start with http:// or https://, not {value!r}")
-    return str(value)
-
-
-def _one_of(*allowed: str) -> Callable[[Any], str]:
-    def parse(value: Any) -> str:
-        if str(value) not in allowed:
-            raise ValueError(f"must be one of {', '.join(allowed)}, not {value!r}")
-        return str(value)
-
-    return parse
-
-
-def _positive(kind: type[int] | type[float]) -> Callable[[Any], float]:
-    def parse(value: Any) -> float:
-        try:
-            number = 0 if isinstance(value, bool) else kind(str(value).strip())
-        except ValueError:
-            number = 0
-        if number <= 0:
-            raise ValueError(f"must be a positive number, not {value!r}")
-        return number
-
-    return parse
-
-
-_PARSERS: dict[str, Callable[[Any], Any]] = {
-    "endpointurl": _endpoint,
-    "region": str,
-    "profile": str,
-    "access_key_id": str,
-    "secret_access_key": str,
-    "session_token": str,
-    "use_ssl": _boolean,
-    "ssl_verify": _ssl_verify,
-    "addressing_style": _one_of(*ADDRESSING_STYLES),
-    "sse": _one_of(*SSE_VALUES),
-    "jobs": _positive(int),
-    "connect_timeout": _positive(float),
-    "read_timeout": _positive(float),
-}
 
 
 def parse_s3_url(url: str, description: str) -> tuple[str, str]:
