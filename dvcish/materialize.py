@@ -65,27 +65,38 @@ class Materializer:
         return (0o777 if executable else 0o666) & ~self.umask
 
     def _copy(self, oid: str, source: str, dest: str, executable: bool, state_rel: str) -> str:
-        tmp = fsutil.temp_name(os.path.dirname(dest))
-        src_fd = os.open(source, os.O_RDONLY)
+        """Copy while hashing. A new file is created in place (O_EXCL: never through a symlink,
+        never into an existing file) and removed if anything goes wrong; an existing file is
+        replaced by renaming a temp file over it. Creating in place halves the kernel work of a
+        fresh checkout of many small files compared with temp + rename."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        mode = self._mode(executable)
         try:
-            src_key = stat_key(os.fstat(src_fd))
-            dst_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, self._mode(executable))
+            written, dst_fd = dest, os.open(dest, flags, mode)
+        except FileExistsError:
+            written = fsutil.temp_name(os.path.dirname(dest))
+            dst_fd = os.open(written, flags, mode)
+        try:
             try:
-                actual = _copy_hashing(src_fd, dst_fd, src_key.size)
+                src_fd = os.open(source, os.O_RDONLY)
+                try:
+                    src_key = stat_key(os.fstat(src_fd))
+                    actual = _copy_hashing(src_fd, dst_fd, src_key.size)
+                finally:
+                    os.close(src_fd)
                 dest_key = stat_key(os.fstat(dst_fd))
             finally:
                 os.close(dst_fd)
         except BaseException:
-            fsutil.remove_quietly(tmp)
+            fsutil.remove_quietly(written)
             raise
-        finally:
-            os.close(src_fd)
         if actual != oid:
-            fsutil.remove_quietly(tmp)
+            fsutil.remove_quietly(written)
             self.cache.quarantine(oid)
             self.state.forget_verified(oid)
             return CORRUPT
-        os.replace(tmp, dest)
+        if written != dest:
+            os.replace(written, dest)
         self.state.record_verified(oid, src_key)
         self.state.record_file(state_rel, dest_key, oid)
         return DELIVERED

@@ -19,7 +19,7 @@ from typing import TypeVar
 from dvcish import fsutil
 from dvcish.cache import Cache
 from dvcish.errors import DvcishError, ObjectNotFoundError
-from dvcish.hashing import hash_bytes, hash_file
+from dvcish.hashing import hash_bytes, new_hasher
 from dvcish.repo import Repo
 from dvcish.storage.base import ObjectStore, object_key
 from dvcish.targets import Tracked
@@ -174,18 +174,39 @@ def _tree_for_fetch(
         return parse_tree(handle.read(), f"tree {oid} from {store.description}")
 
 
+class HashingWriter:
+    """A file-like sink for ``store.get``: writes to a descriptor and hashes the same bytes
+    (stores write an object's bytes in order), so nothing is read back to verify it."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+        self.hasher = new_hasher()
+
+    def write(self, data: bytes) -> int:
+        self.hasher.update(data)
+        fsutil.write_all(self.fd, data)
+        return len(data)
+
+
 def download_verified(cache: Cache, store: ObjectStore, oid: str) -> None:
     """Download into a temp file beside the final name, verify, rename; retry once on mismatch."""
-    folder = os.path.join(cache.root, oid[:2])
-    os.makedirs(folder, exist_ok=True)
+    folder = cache.folder_of(oid)
     for attempt in (1, 2):
         tmp = fsutil.temp_name(folder)
         try:
-            with open(tmp, "wb") as handle:
-                store.get(oid, handle)
-            actual, _ = hash_file(tmp)
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+            try:
+                fd = os.open(tmp, flags, fsutil.READ_ONLY_MODE)
+            except FileNotFoundError:
+                os.makedirs(folder, exist_ok=True)
+                fd = os.open(tmp, flags, fsutil.READ_ONLY_MODE)
+            try:
+                sink = HashingWriter(fd)
+                store.get(oid, sink)
+            finally:
+                os.close(fd)
+            actual = sink.hasher.hexdigest()
             if actual == oid:
-                os.chmod(tmp, fsutil.READ_ONLY_MODE)
                 os.replace(tmp, cache.path_of(oid))
                 return
         finally:

@@ -52,7 +52,7 @@ class ObjectStore(abc.ABC):
 
     @abc.abstractmethod
     def get(self, oid: str, dest: BinaryIO) -> int:
-        """Write the object's bytes to ``dest``; return the byte count.
+        """Write the object's bytes to ``dest`` with ``dest.write``, in order; return the count.
 
         Raises ObjectNotFoundError when the store does not hold it.
         """

@@ -1,0 +1,250 @@
+"""Turn raw measurements into Markdown: medians, ratios, targets, floors, growth.
+
+A *group* is one table: a workload, a cache variant and (for S3) a server, e.g. `s3 (rclone)`.
+Records are plain dicts so the raw JSON dump and the report read the same data.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from statistics import median
+
+from floors import FLOOR_LABELS
+from tools import STEPS
+
+# Ratio targets, dvcish / DVC wall time (lower is better). A (workload, step) entry overrides
+# the per-step default; steps without a target show their ratio only.
+STEP_TARGETS = {
+    "status_clean": 0.20,
+    "push": 0.25,
+    "push_noop": 0.15,
+    "checkout_prev": 0.30,
+    "checkout_back": 0.30,
+    "clone_pull": 0.30,
+}
+WORKLOAD_TARGETS = {
+    ("small", "add"): 0.20,
+    ("large", "add"): 0.30,
+    ("s3", "clone_pull"): 0.50,
+}
+# dvcish wall time against a floor of the same group: (floor, factor).
+FLOOR_TARGETS = {
+    ("s3", "push"): ("s3_put", 1.25),
+    ("s3", "clone_pull"): ("s3_get", 1.25),
+}
+
+
+def group_key(rec: dict) -> tuple[str, str, str]:
+    return rec["workload"], rec["variant"], rec.get("server") or ""
+
+
+def group_label(key: tuple[str, str, str]) -> str:
+    workload, variant, server = key
+    extras = [x for x in (server, "" if variant == "default" else f"{variant} cache") if x]
+    return f"{workload} ({', '.join(extras)})" if extras else workload
+
+
+def medians(records: list[dict], field: str = "seconds") -> dict[tuple, float]:
+    """(group, tool, step-or-floor) -> median of `field` across runs."""
+    values: dict[tuple, list[float]] = defaultdict(list)
+    for rec in records:
+        values[(group_key(rec), rec["tool"], rec["step"])].append(rec[field])
+    return {key: median(vals) for key, vals in values.items()}
+
+
+def run_counts(records: list[dict]) -> dict[tuple, int]:
+    counts: dict[tuple, set] = defaultdict(set)
+    for rec in records:
+        counts[(group_key(rec), rec["tool"])].add(rec["run"])
+    return {key: len(runs) for key, runs in counts.items()}
+
+
+def step_table(group: tuple, secs: dict, rss: dict, floors: dict) -> tuple[list[str], int, int]:
+    """Markdown rows for one group; returns (lines, targets met, targets checked)."""
+    lines = [
+        "| step | DVC s | dvcish s | dvcish/DVC | target | met | DVC peak MiB "
+        "| dvcish peak MiB | memory ≤ DVC |",
+        "|---|--:|--:|--:|---|:-:|--:|--:|:-:|",
+    ]
+    met = checked = 0
+    for step, label in STEPS:
+        dvc, ours = secs.get((group, "dvc", step)), secs.get((group, "dvcish", step))
+        if dvc is None and ours is None:
+            continue
+        ratio = ours / dvc if dvc and ours is not None else None
+        targets = _targets(group, step, ratio, ours, floors)
+        rss_dvc, rss_ours = rss.get((group, "dvc", step)), rss.get((group, "dvcish", step))
+        mem_ok = None if rss_dvc is None or rss_ours is None else rss_ours <= rss_dvc
+        for flag in [ok for _, ok in targets] + [mem_ok]:
+            if flag is not None:
+                checked += 1
+                met += int(flag)
+        target_text = ", ".join(text for text, _ in targets) or "—"
+        marks = ", ".join(_mark(ok) for _, ok in targets) or "—"
+        lines.append(
+            f"| {label} | {_num(dvc)} | {_num(ours)} | {_num(ratio, 2)} | {target_text} "
+            f"| {marks} | {_num(rss_dvc, 0)} | {_num(rss_ours, 0)} | {_mark(mem_ok)} |"
+        )
+    return lines, met, checked
+
+
+def _targets(group, step, ratio, ours, floors) -> list[tuple[str, bool | None]]:
+    """(text, met) for each target of a step: a ratio to DVC and/or a multiple of a floor."""
+    workload = group[0]
+    found: list[tuple[str, bool | None]] = []
+    limit = WORKLOAD_TARGETS.get((workload, step), STEP_TARGETS.get(step))
+    if limit is not None:
+        found.append((f"≤{limit:.2f}", None if ratio is None else ratio <= limit))
+    if (workload, step) in FLOOR_TARGETS:
+        name, factor = FLOOR_TARGETS[(workload, step)]
+        floor_secs = floors.get((group, "floor", name))
+        kind = name.replace("s3_", "").upper()
+        if floor_secs is None:
+            found.append((f"≤{factor}× {kind} floor", None))
+        else:
+            ok = None if ours is None else ours <= factor * floor_secs
+            found.append((f"≤{factor}× {kind} floor ({factor * floor_secs:.2f} s)", ok))
+    return found
+
+
+def floor_table(groups: list[tuple], floors: dict) -> list[str]:
+    lines = ["| workload | floor | median s |", "|---|---|--:|"]
+    for group in groups:
+        for name, label in FLOOR_LABELS.items():
+            secs = floors.get((group, "floor", name))
+            if secs is not None:
+                lines.append(f"| {group_label(group)} | {label} | {secs:.2f} |")
+    return lines
+
+
+def growth_table(secs: dict, files: dict[str, int]) -> list[str]:
+    """dvcish alone: the `small` workload against the `scale` workload."""
+    small, scale = ("small", "default", ""), ("scale", "default", "")
+    if not any(k[0] == scale for k in secs) or not any(k[0] == small for k in secs):
+        return []
+    factor = files.get("scale", 0) / max(1, files.get("small", 1))
+    lines = [
+        f"dvcish only, {files.get('small')} files against {files.get('scale')} files "
+        f"({factor:.0f}× the files; growth ≤ {factor:.0f}× means at most linear).",
+        "",
+        f"| step | {files.get('small')} files s | {files.get('scale')} files s | growth |",
+        "|---|--:|--:|--:|",
+    ]
+    for step, label in STEPS:
+        a, b = secs.get((small, "dvcish", step)), secs.get((scale, "dvcish", step))
+        if a is not None and b is not None:
+            lines.append(f"| {label} | {a:.2f} | {b:.2f} | {b / a:.1f}× |")
+    return lines
+
+
+def render(results: dict) -> str:
+    records, floor_records = results["records"], results["floors"]
+    secs, rss = medians(records), medians(records, "rss_mib")
+    floors = medians(floor_records)
+    counts = run_counts(records)
+    groups = sorted({group_key(r) for r in records}, key=_group_order)
+    out: list[str] = []
+    met_total = checked_total = 0
+    for group in groups:
+        if group[0] == "scale":
+            continue
+        runs = ", ".join(
+            f"{tool} {counts[(group, tool)]}"
+            for tool in ("dvc", "dvcish")
+            if (group, tool) in counts
+        )
+        lines, met, checked = step_table(group, secs, rss, floors)
+        met_total += met
+        checked_total += checked
+        out += [f"### {group_label(group)}", "", f"Median of runs ({runs}).", "", *lines, ""]
+    floor_groups = sorted({group_key(r) for r in floor_records}, key=_group_order)
+    if floor_groups:
+        out += ["### Floors", "", *floor_table(floor_groups, floors), ""]
+    growth = growth_table(secs, results.get("files", {}))
+    if growth:
+        out += ["### Growth with the number of files (dvcish alone)", "", *growth, ""]
+    summary = f"Targets met: {met_total} of {checked_total} checked (time and memory)."
+    return "\n".join([summary, "", *out])
+
+
+def _group_order(key: tuple[str, str, str]) -> tuple:
+    order = ["small", "large", "s3", "scale"]
+    workload = order.index(key[0]) if key[0] in order else len(order)
+    return workload, key[1] != "default", key[1], key[2]
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _mark(ok: bool | None) -> str:
+    return "—" if ok is None else ("pass" if ok else "**FAIL**")
+
+
+def document(results: dict, body: str) -> str:
+    """The whole docs/benchmarks.md: how to run, machine, settings, tables, problems."""
+    meta = results["meta"]
+    machine = "\n".join(f"| {k} | {v} |" for k, v in meta["machine"].items())
+    settings = "\n".join(f"| {k} | {v} |" for k, v in meta["settings"].items())
+    problems = results.get("problems") or []
+    problem_text = "\n".join(f"- {p}" for p in problems) if problems else "None."
+    return f"""# Benchmarks: dvcish against DVC
+
+Generated by `make bench` (`benchmarks/run.py`) on {meta["finished"]}; \
+the run took {meta["duration_min"]:.1f} minutes. Raw results: `{meta["raw"]}` (not committed).
+
+## How to run
+
+```
+make bench                                  # every workload (about 30 min on 2 idle cores)
+make bench BENCH_ARGS=--quick               # every workload, 1/10 sizes, 1 run (~4 min)
+make bench BENCH_ARGS="--quick -w small"    # one workload, 2,000 files (~1 min)
+make bench BENCH_ARGS="-w small --runs 1"   # 20,000 files, 1 run + 1 hardlink run (~7 min)
+make bench BENCH_ARGS="-w s3 --servers rclone --s3-files 2000"
+```
+
+`benchmarks/run.py --help` lists every option (`--scale`, `--files`, `--runs`, `--s3-runs`,
+`--hardlink-workloads`, `--jobs`, `--tools`, `--keep`, ...). DVC is installed into
+`benchmarks/.venv-dvc` on the first run; data and raw results go to `benchmarks/work/` (both
+git-ignored). The default is 3 runs per workload, except `s3` (1 run per server: one run is
+about 8 minutes, bound by the local servers, which the floors of the same run measure) and
+`scale` (1 run, dvcish alone); one extra run of `small` uses hardlink caches for both tools.
+
+## Method
+
+Each tool gets its own git repository holding a copy of the same seeded data in `data/`, and its
+own remote. Every step is one process of the tool's console script (no shell in between), timed
+wall-clock from spawn to reap; peak memory is the child's `ru_maxrss` from `wait4` (the largest
+process in the tree). Steps: `init`; `add data`; `status`; `push`; `push` again with nothing to
+do; change 1% of the files and add 100, then `status`; `add data`; `push`; `git checkout HEAD~1`
+then `checkout`; `git checkout main` then `checkout`; a fresh `git clone` then `pull`. Git
+commands and data changes are not timed, and `sync` runs (untimed) before every step so that no
+step pays for writing back the harness's own files. Tools alternate run by run (dvcish first on
+odd runs, DVC first on even runs). After the checkouts and the pull, the data is compared with
+`diff -r` against what it should be. `push` and `pull` get `-j JOBS` for both tools; the boto3
+floors use the same number of threads and one client with a connection pool that large. The
+files sit in the page cache throughout (nothing drops caches), for the tools and the floors
+alike. The machine is shared: the load average at start and end is under Settings.
+
+Ratios are dvcish / DVC medians; lower is better. *met* checks each target in turn, *memory ≤
+DVC* checks the peak RSS medians.
+
+## Machine
+
+| | |
+|---|---|
+{machine}
+
+## Settings
+
+| | |
+|---|---|
+{settings}
+
+## Results
+
+{body}
+## Problems seen
+
+{problem_text}
+"""
