@@ -61,6 +61,13 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
+def _fanout_ranges(count: int) -> list[tuple[str, str]]:
+    """Split the 256 fan-out prefixes into ``count`` ranges [low, high); the last is open."""
+    count = max(1, min(count, 16))
+    cuts = [f"{(256 * index) // count:02x}" for index in range(count)]
+    return [(cut, cuts[i + 1] if i + 1 < count else "") for i, cut in enumerate(cuts)]
+
+
 def parse_s3_url(url: str, description: str) -> tuple[str, str]:
     """(bucket, prefix) of ``s3://bucket/some/prefix``; the prefix has no leading/trailing '/'."""
     scheme, sep, rest = url.partition("://")
@@ -114,7 +121,8 @@ class S3Store(ObjectStore):
             return {oid for oid, there in zip(asked, found, strict=True) if not there}
         prefixes = sorted({oid[:2] for oid in wanted})
         if len(prefixes) > FULL_LISTING_PAGES and self._looks_small(prefixes[0]):
-            return wanted - set(self._list_keys(self._root))
+            ranges = _fanout_ranges(self.options.jobs)
+            return wanted - set().union(*self._parallel(self._list_range, ranges))
         present = set().union(*self._parallel(self._list_prefix, prefixes))
         return wanted - present
 
@@ -231,6 +239,26 @@ class S3Store(ObjectStore):
             except BaseException:
                 pool.shutdown(wait=True, cancel_futures=True)
                 raise
+
+    def _list_range(self, bounds: tuple[str, str]) -> set[str]:
+        """Every oid whose fan-out prefix is in [low, high): one paginated listing that starts
+        after ``<root><low>`` and stops at the first key of ``high``."""
+        low, high = bounds
+        found: set[str] = set()
+        paginator = self.client().get_paginator("list_objects_v2")
+        with self._errors("listing objects"):
+            pages = paginator.paginate(
+                Bucket=self.bucket, Prefix=self._root, StartAfter=f"{self._root}{low}"
+            )
+            for page in pages:
+                for item in page.get("Contents", ()):
+                    rest = item["Key"][len(self._root) :]
+                    if high and rest[:2] >= high:
+                        return found
+                    oid = oid_from_key(rest)
+                    if oid is not None:
+                        found.add(oid)
+        return found
 
     def _list_keys(self, prefix: str) -> Iterator[str]:
         paginator = self.client().get_paginator("list_objects_v2")

@@ -295,3 +295,17 @@ def _write(folder: Path, data: bytes) -> Path:
     path = folder / hash_bytes(data)
     path.write_bytes(data)
     return path
+
+
+def test_fanout_ranges_cover_every_prefix_once():
+    from dvcish.storage.s3 import _fanout_ranges
+
+    for count in (1, 2, 3, 8, 16, 64):
+        ranges = _fanout_ranges(count)
+        covered = [
+            f"{n:02x}"
+            for n in range(256)
+            for low, high in ranges
+            if low <= f"{n:02x}" and (not high or f"{n:02x}" < high)
+        ]
+        assert covered == [f"{n:02x}" for n in range(256)]
