@@ -273,3 +273,17 @@ def corrupt_object(path: str | os.PathLike[str], data: bytes = b"corrupted!") ->
     os.chmod(path, 0o644)
     Path(path).write_bytes(data)
     os.chmod(path, 0o444)
+
+
+def assert_rejected(parse, data: bytes, origin: str, *fragments: str) -> str:
+    """``parse(data, origin)`` must raise one line naming ``origin`` and holding ``fragments``."""
+    from dvcish.errors import DvcishError
+
+    with pytest.raises(DvcishError) as info:
+        parse(data, origin)
+    message = str(info.value)
+    assert message.startswith(f"{origin}: "), message
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+    return message

@@ -17,6 +17,7 @@ from dvcish.pointer import (
     pointer_path_for,
     write_pointer,
 )
+from tests.helpers import assert_rejected
 
 OID = hash_bytes(b"data")
 ORIGIN = "sub/data.dvcish"
@@ -45,14 +46,7 @@ def to_bytes(fields: dict) -> bytes:
 
 
 def rejected(data: bytes, *fragments: str) -> str:
-    with pytest.raises(DvcishError) as info:
-        parse_pointer(data, ORIGIN)
-    message = str(info.value)
-    assert message.startswith(f"{ORIGIN}: "), message
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
+    return assert_rejected(parse_pointer, data, ORIGIN, *fragments)
 
 
 # ----------------------------------------------------------------------------- valid pointers

@@ -18,6 +18,7 @@ from dvcish.tree import (
     path_problem,
     tree_oid,
 )
+from tests.helpers import assert_rejected
 
 A = hash_bytes(b"a")
 B = hash_bytes(b"b")
@@ -33,14 +34,7 @@ def tree_bytes(*lines: bytes) -> bytes:
 
 
 def rejected(data: bytes, *fragments: str) -> str:
-    with pytest.raises(DvcishError) as info:
-        parse_tree(data, ORIGIN)
-    message = str(info.value)
-    assert message.startswith(f"{ORIGIN}: "), message
-    assert "\n" not in message
-    for fragment in fragments:
-        assert fragment in message, message
-    return message
+    return assert_rejected(parse_tree, data, ORIGIN, *fragments)
 
 
 # ----------------------------------------------------------------------------- encoding
