@@ -92,7 +92,9 @@ def push(
     tracked_list: list[Tracked],
     jobs: int,
     progress: ObjectProgress | None = None,
+    byte_progress: ObjectProgress | None = None,
 ) -> TransferSummary:
+    """Upload what the pointers need; ``progress`` counts objects, ``byte_progress`` bytes."""
     wanted = wanted_from_cache(repo.cache, tracked_list)
     summary = TransferSummary(failed=list(wanted.problems))
     candidates = wanted.all_oids()
@@ -105,9 +107,14 @@ def push(
     on_remote_missing = store.missing(available)
     summary.present = len(available - on_remote_missing)
     file_oids = [oid for oid in on_remote_missing if oid in wanted.files]
-    broken = _run_pool(
-        jobs, file_oids, lambda oid: store.put(oid, repo.cache.path_of(oid)), summary, progress
-    )
+
+    def upload(oid: str) -> int:
+        path = repo.cache.path_of(oid)
+        size = os.stat(path).st_size
+        store.put(oid, path)
+        return size
+
+    broken = _run_pool(jobs, file_oids, upload, summary, (progress, byte_progress))
     store.flush()
     unsafe = not_cached | broken
     tree_oids = []
@@ -116,9 +123,7 @@ def push(
             summary.failed.append(f"tree {tree_oid}: not pushed because members are missing")
         else:
             tree_oids.append(tree_oid)
-    _run_pool(
-        jobs, tree_oids, lambda oid: store.put(oid, repo.cache.path_of(oid)), summary, progress
-    )
+    _run_pool(jobs, tree_oids, upload, summary, (progress, byte_progress))
     store.flush()
     return summary
 
@@ -129,7 +134,9 @@ def fetch(
     tracked_list: list[Tracked],
     jobs: int,
     progress: ObjectProgress | None = None,
+    byte_progress: ObjectProgress | None = None,
 ) -> TransferSummary:
+    """Download what the pointers need; ``progress`` counts objects, ``byte_progress`` bytes."""
     summary = TransferSummary()
     store.check_readable()
     needed: dict[str, str] = {}
@@ -149,10 +156,10 @@ def fetch(
     absent = repo.cache.missing(set(needed))
     summary.present += len(needed) - len(absent)
 
-    def download(oid: str) -> None:
-        download_verified(repo.cache, store, oid)
+    def download(oid: str) -> int:
+        return download_verified(repo.cache, store, oid)
 
-    _run_pool(jobs, sorted(absent), download, summary, progress, needed)
+    _run_pool(jobs, sorted(absent), download, summary, (progress, byte_progress), needed)
     fsutil.sync_filesystem(repo.cache.root)
     return summary
 
@@ -188,7 +195,7 @@ class HashingWriter:
         return len(data)
 
 
-def download_verified(cache: Cache, store: ObjectStore, oid: str) -> None:
+def download_verified(cache: Cache, store: ObjectStore, oid: str) -> int:
     """Download into a temp file beside the final name, verify, rename; retry once on mismatch."""
     folder = cache.folder_of(oid)
     for attempt in (1, 2):
@@ -202,13 +209,13 @@ def download_verified(cache: Cache, store: ObjectStore, oid: str) -> None:
                 fd = os.open(tmp, flags, fsutil.READ_ONLY_MODE)
             try:
                 sink = HashingWriter(fd)
-                store.get(oid, sink)
+                size = store.get(oid, sink)
             finally:
                 os.close(fd)
             actual = sink.hasher.hexdigest()
             if actual == oid:
                 os.replace(tmp, cache.path_of(oid))
-                return
+                return size
         finally:
             fsutil.remove_quietly(tmp)
         if attempt == 2:
@@ -221,9 +228,9 @@ def download_verified(cache: Cache, store: ObjectStore, oid: str) -> None:
 def _run_pool(
     jobs: int,
     oids: list[str],
-    action: Callable[[str], None],
+    action: Callable[[str], int | None],
     summary: TransferSummary,
-    progress: ObjectProgress | None,
+    progress: tuple[ObjectProgress | None, ObjectProgress | None],
     labels: dict[str, str] | None = None,
 ) -> set[str]:
     """Run ``action`` on every oid in a thread pool; return the oids that failed."""
@@ -231,28 +238,29 @@ def _run_pool(
     if not oids:
         return failed
 
-    def run_one(oid: str) -> str | None:
-        try:
-            action(oid)
-        except ObjectNotFoundError as exc:
-            return f"{(labels or {}).get(oid, oid)}: {exc}"
-        except DvcishError as exc:
-            return str(exc)
-        except OSError as exc:
-            return f"object {oid}: {exc.strerror or exc}"
-        return None
+    count_objects, count_bytes = progress
 
-    def settle(oid: str, error: str | None) -> None:
+    def run_one(oid: str) -> tuple[str | None, int]:
+        """(error line or None, bytes moved); runs in a worker thread."""
+        try:
+            return None, action(oid) or 0
+        except ObjectNotFoundError as exc:
+            return f"{(labels or {}).get(oid, oid)}: {exc}", 0
+        except DvcishError as exc:
+            return str(exc), 0
+        except OSError as exc:
+            return f"object {oid}: {exc.strerror or exc}", 0
+
+    for oid, (error, moved) in bounded_map(jobs, run_one, oids):  # progress: main thread only
         if error is None:
             summary.transferred += 1
         else:
             failed.add(oid)
             summary.failed.append(error)
-        if progress is not None:
-            progress(1)
-
-    for oid, error in bounded_map(jobs, run_one, oids):
-        settle(oid, error)
+        if count_objects is not None:
+            count_objects(1)
+        if count_bytes is not None and moved:
+            count_bytes(moved)
     return failed
 
 

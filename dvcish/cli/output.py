@@ -43,19 +43,29 @@ def progress(total: int | None, description: str, unit: str = "file") -> Iterato
         return
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=description, unit=unit, leave=False, file=sys.stderr) as bar:
+    with tqdm(
+        total=total, desc=description, unit=unit, leave=False, file=sys.stderr, position=0
+    ) as bar:
         yield bar.update
 
 
 @contextmanager
 def byte_progress(total: int | None, description: str) -> Iterator[Callable]:
+    """A second bar, for bytes, under ``progress``'s bar; a no-op when not on a terminal."""
     if QUIET or not sys.stderr.isatty():
         yield _ignore
         return
     from tqdm import tqdm
 
     with tqdm(
-        total=total, desc=description, unit="B", unit_scale=True, unit_divisor=1024, leave=False
+        total=total,
+        desc=description,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        leave=False,
+        file=sys.stderr,
+        position=1,
     ) as bar:
         yield bar.update
 

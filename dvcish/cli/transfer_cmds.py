@@ -82,8 +82,13 @@ def push(
         tracked = [item for item in tracked if item.pointer.source is None]  # imports: at source
         store = remotes.open_remote(repo, remote)
         try:
-            with output.progress(None, "Pushing") as advance:
-                summary = transfer.push(repo, store, tracked, _jobs(repo, jobs, store), advance)
+            with (
+                output.progress(None, "Pushing") as advance,
+                output.byte_progress(None, "Uploaded") as moved,
+            ):
+                summary = transfer.push(
+                    repo, store, tracked, _jobs(repo, jobs, store), advance, moved
+                )
         finally:
             store.close()
     _report(summary, "pushed", "already on remote")
@@ -106,8 +111,13 @@ def _fetch(repo, targets, remote, jobs, chosen=None):
                     transfer.download_verified(repo.cache, store, oid)
 
                 tracked = history.drop_absent_parts(repo, tracked, get_tree)
-            with output.progress(None, "Fetching") as advance:
-                summary = transfer.fetch(repo, store, tracked, _jobs(repo, jobs, store), advance)
+            with (
+                output.progress(None, "Fetching") as advance,
+                output.byte_progress(None, "Downloaded") as moved,
+            ):
+                summary = transfer.fetch(
+                    repo, store, tracked, _jobs(repo, jobs, store), advance, moved
+                )
         finally:
             store.close()
     if imported:
