@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from dvcish.cache import CacheWriter
 from dvcish.errors import DvcishError
 from dvcish.gitignore import ensure_ignored
-from dvcish.pointer import Pointer, is_pointer_name, pointer_path_for, write_pointer
+from dvcish.pointer import (
+    POINTER_SUFFIX,
+    Pointer,
+    is_pointer_name,
+    pointer_path_for,
+    write_pointer,
+)
 from dvcish.repo import Repo
 from dvcish.state import stat_key
 from dvcish.targets import check_inside_repo, enclosing_tracked_folder
@@ -100,7 +106,8 @@ def _add_folder(
 ) -> tuple[Pointer, int]:
     scan = scan_folder(path, repo.cache.root)
     require_trackable(scan, rel)
-    nested = sorted(name for name in scan.files if is_pointer_name(os.path.basename(name)))
+    # a bare ".dvcish" name never reaches scan.files (unsafe), so the suffix is the test
+    nested = sorted(name for name in scan.files if name.endswith(POINTER_SUFFIX))
     if nested:
         raise DvcishError(
             f"{rel}/{nested[0]}: a pointer file inside a folder being added; dvcish does not nest"

@@ -145,9 +145,7 @@ class CacheWriter:
         """Store a workspace file; fails if it changes while being read."""
         if self.use_hardlink:
             return self._add_by_hardlink(path, expected)
-        if expected.st_size <= SMALL_FILE:
-            return self._add_small(path, expected)
-        return self._add_large(path, expected)
+        return self.add_file_copy(path, expected)
 
     def commit(self) -> None:
         if not self._pending:

@@ -20,9 +20,10 @@ class LockError(DvcishError):
 class CorruptObjectError(DvcishError):
     """An object's bytes do not hash to its oid."""
 
-    def __init__(self, message: str, oid: str):
+    def __init__(self, message: str, oid: str, actual: str | None = None):
         super().__init__(message)
         self.oid = oid
+        self.actual = actual  # what the bytes hash to, when known
 
 
 class ObjectNotFoundError(DvcishError):

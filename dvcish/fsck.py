@@ -9,11 +9,11 @@ import os
 from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
-from dvcish.hashing import hash_file, new_hasher
+from dvcish.hashing import hash_file
 from dvcish.repo import Repo
 from dvcish.storage.base import ObjectStore, object_key
 from dvcish.targets import Tracked, find_pointer_files, load_tracked
-from dvcish.transfer import bounded_map, wanted_from_cache
+from dvcish.transfer import HashingWriter, bounded_map, wanted_from_cache
 from dvcish.workspace import FileProgress
 
 
@@ -85,17 +85,6 @@ def _check_pointer(repo: Repo, pointer_file: str, corrupt: set[str], report: Fsc
         report.problems.append(f"{rel}: nfiles/size disagree with tree {pointer.oid}")
 
 
-class _HashingSink:
-    """A write-only, non-seekable sink that hashes what it is given (downloads arrive in order)."""
-
-    def __init__(self) -> None:
-        self.hasher = new_hasher()
-
-    def write(self, data: bytes) -> int:
-        self.hasher.update(data)
-        return len(data)
-
-
 def fsck_remote(
     repo: Repo,
     store: ObjectStore,
@@ -116,7 +105,7 @@ def fsck_remote(
         report.problems.append(f"{store.description}: {labels[oid]} ({object_key(oid)}) missing")
 
     def check(oid: str) -> str | None:
-        sink = _HashingSink()
+        sink = HashingWriter()
         try:
             store.get(oid, sink)
         except DvcishError as exc:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import errno
 import itertools
 import os
-import stat
 
 TEMP_PREFIX = ".tmp-"
 READ_ONLY_MODE = 0o444
@@ -18,6 +16,17 @@ _libc = None
 def temp_name(folder: str) -> str:
     """A fresh temp file name inside ``folder`` (same filesystem, so rename is atomic)."""
     return f"{folder}/{TEMP_PREFIX}{os.getpid()}-{next(_counter)}"
+
+
+def create_temp(folder: str, mode: int) -> tuple[str, int]:
+    """Create a fresh temp file in ``folder`` (made if missing); return (path, open fd)."""
+    path = temp_name(folder)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    try:
+        return path, os.open(path, flags, mode)
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
+        return path, os.open(path, flags, mode)
 
 
 def is_temp_name(name: str) -> bool:
@@ -112,24 +121,3 @@ def sync_filesystem(path: str) -> None:
             os.sync()
     finally:
         os.close(fd)
-
-
-def make_read_only(path: str) -> None:
-    os.chmod(path, READ_ONLY_MODE)
-
-
-def make_writable(path: str) -> None:
-    try:
-        mode = os.lstat(path).st_mode
-    except FileNotFoundError:
-        return
-    if stat.S_ISREG(mode) and not mode & stat.S_IWUSR:
-        os.chmod(path, stat.S_IMODE(mode) | stat.S_IWUSR)
-
-
-def is_executable(mode: int) -> bool:
-    return bool(mode & stat.S_IXUSR)
-
-
-def is_enospc(exc: OSError) -> bool:
-    return exc.errno in (errno.ENOSPC, errno.EDQUOT)

@@ -18,18 +18,16 @@ gc refuses unless ``gc.grace`` is 0. Nothing here asks for confirmation: the CLI
 
 from __future__ import annotations
 
-import io
 import os
 import time
 from dataclasses import dataclass, field
 
 from dvcish import config as cfg
 from dvcish import fsutil
-from dvcish.errors import DvcishError, ObjectNotFoundError, UsageError
-from dvcish.hashing import hash_bytes
+from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError, UsageError
 from dvcish.history import Selection, collect
 from dvcish.repo import Repo
-from dvcish.storage.base import ObjectStore, oid_from_key
+from dvcish.storage.base import ObjectStore, oid_from_key, read_verified
 from dvcish.storage.local import LocalStore
 from dvcish.targets import Tracked
 from dvcish.tree import Tree, parse_tree
@@ -114,14 +112,12 @@ def _read_tree(repo: Repo, tracked: Tracked, store: ObjectStore | None) -> Tree:
     if os.path.isabs(where):
         where = repo.relpath(where)
     if store is not None:
-        buffer = io.BytesIO()
         try:
-            store.get(oid, buffer)
-        except ObjectNotFoundError:
+            data = read_verified(store, oid)
+        except (ObjectNotFoundError, CorruptObjectError):
             pass
         else:
-            if hash_bytes(buffer.getvalue()) == oid:
-                return parse_tree(buffer.getvalue(), f"tree {oid} from {store.description}")
+            return parse_tree(data, f"tree {oid} from {store.description}")
     raise DvcishError(
         f"{where}: tree {oid} is not in the cache, so gc cannot tell which objects {tracked.rel} "
         "needs; run `dvcish fetch` with the same --rev/--all-* flags first (nothing was deleted)"

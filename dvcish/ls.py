@@ -10,7 +10,6 @@ tree object is downloaded, into memory, and it is verified against its oid befor
 
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import tempfile
@@ -21,13 +20,13 @@ import yaml
 
 from dvcish import history
 from dvcish.config import Config, ConfigFile
-from dvcish.errors import DvcishError, ObjectNotFoundError
+from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
 from dvcish.git import Git, clone
 from dvcish.hashing import hash_bytes
 from dvcish.pointer import Pointer
 from dvcish.remotes import store_for_url
 from dvcish.repo import DVCISH_DIR, Repo, find_root
-from dvcish.storage.base import ObjectStore
+from dvcish.storage.base import ObjectStore, read_verified
 from dvcish.targets import all_tracked
 from dvcish.tree import Tree, parse_tree
 
@@ -171,21 +170,18 @@ class _RemoteTrees:
 
     def read(self, data_path: str, oid: str) -> Tree:
         store = self._open(data_path, oid)
-        buffer = io.BytesIO()
         try:
-            store.get(oid, buffer)
+            data = read_verified(store, oid)
         except ObjectNotFoundError:
             raise DvcishError(
                 f"{data_path}: tree {oid} is neither in a cache nor on {store.description}; "
                 "push it from a clone that has it"
             ) from None
-        data = buffer.getvalue()
-        actual = hash_bytes(data)
-        if actual != oid:
+        except CorruptObjectError as exc:
             raise DvcishError(
                 f"{store.description}: tree {oid} of {data_path} is corrupt (content hashes to "
-                f"{actual}); push it again from a good copy"
-            )
+                f"{exc.actual}); push it again from a good copy"
+            ) from None
         return parse_tree(data, f"tree {oid} from {store.description}")
 
     def _open(self, data_path: str, oid: str) -> ObjectStore:

@@ -38,19 +38,6 @@ def stat_key(st: os.stat_result) -> StatKey:
     return StatKey(st.st_ino, st.st_mtime_ns, st.st_size)
 
 
-class FileRecord(NamedTuple):
-    """A row of ``files``: the stat a file had when its oid was recorded."""
-
-    inode: int
-    mtime_ns: int
-    size: int
-    oid: str
-    recorded_ns: int
-
-    def trusted_for(self, st: os.stat_result) -> bool:
-        return trusted(self, st)
-
-
 def trusted(record: tuple, st: os.stat_result) -> bool:
     """True when a (inode, mtime_ns, size, oid, recorded_ns) record still vouches for ``st``."""
     inode, mtime_ns, size, _oid, recorded_ns = record
@@ -83,7 +70,7 @@ class StateDB:
             " WHERE path = ? OR (path >= ? AND path < ?)",
             (relpath, relpath + "/", relpath + "0"),
         )
-        return {row[0]: row[1:] for row in rows}  # FileRecord-shaped tuples; no object per row
+        return {row[0]: row[1:] for row in rows}  # (inode, mtime_ns, size, oid, recorded_ns)
 
     def record_file(self, relpath: str, key: StatKey, oid: str) -> None:
         self._pending_files.append((relpath, key.inode, key.mtime_ns, key.size, oid))
@@ -93,10 +80,6 @@ class StateDB:
             "SELECT inode, mtime_ns, size FROM verified WHERE oid = ?", (oid,)
         ).fetchone()
         return row is not None and StatKey(*row) == key
-
-    def verified_keys(self) -> dict[str, StatKey]:
-        rows = self._conn.execute("SELECT oid, inode, mtime_ns, size FROM verified")
-        return {row[0]: StatKey(row[1], row[2], row[3]) for row in rows}
 
     def record_verified(self, oid: str, key: StatKey) -> None:
         self._pending_verified.append((oid, key.inode, key.mtime_ns, key.size))

@@ -8,7 +8,6 @@ enters the cache; a mismatch is retried once and then reported with the remote a
 
 from __future__ import annotations
 
-import io
 import os
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -19,9 +18,9 @@ from typing import TypeVar
 from dvcish import fsutil
 from dvcish.cache import Cache
 from dvcish.errors import DvcishError, ObjectNotFoundError
-from dvcish.hashing import hash_bytes, new_hasher
+from dvcish.hashing import new_hasher
 from dvcish.repo import Repo
-from dvcish.storage.base import ObjectStore, object_key
+from dvcish.storage.base import ObjectStore, object_key, read_verified
 from dvcish.targets import Tracked
 from dvcish.tree import Tree, parse_tree
 
@@ -115,7 +114,8 @@ def push(
         return size
 
     broken = _run_pool(jobs, file_oids, upload, summary, (progress, byte_progress))
-    store.flush()
+    if file_oids:
+        store.flush()  # members durable before any tree that names them
     unsafe = not_cached | broken
     tree_oids = []
     for tree_oid in sorted(on_remote_missing - set(file_oids)):
@@ -124,7 +124,8 @@ def push(
         else:
             tree_oids.append(tree_oid)
     _run_pool(jobs, tree_oids, upload, summary, (progress, byte_progress))
-    store.flush()
+    if tree_oids:
+        store.flush()
     return summary
 
 
@@ -160,7 +161,8 @@ def fetch(
         return download_verified(repo.cache, store, oid)
 
     _run_pool(jobs, sorted(absent), download, summary, (progress, byte_progress), needed)
-    fsutil.sync_filesystem(repo.cache.root)
+    if summary.transferred:  # a warm cache downloads nothing and needs no barrier
+        fsutil.sync_filesystem(repo.cache.root)
     return summary
 
 
@@ -182,16 +184,18 @@ def _tree_for_fetch(
 
 
 class HashingWriter:
-    """A file-like sink for ``store.get``: writes to a descriptor and hashes the same bytes
-    (stores write an object's bytes in order), so nothing is read back to verify it."""
+    """A file-like sink for ``store.get`` that hashes what it is given (stores write an object's
+    bytes in order) and, with a descriptor, also writes it there: nothing is read back to
+    verify it. Without one it only hashes (``fsck --remote``)."""
 
-    def __init__(self, fd: int):
+    def __init__(self, fd: int | None = None):
         self.fd = fd
         self.hasher = new_hasher()
 
     def write(self, data: bytes) -> int:
         self.hasher.update(data)
-        fsutil.write_all(self.fd, data)
+        if self.fd is not None:
+            fsutil.write_all(self.fd, data)
         return len(data)
 
 
@@ -199,14 +203,8 @@ def download_verified(cache: Cache, store: ObjectStore, oid: str) -> int:
     """Download into a temp file beside the final name, verify, rename; retry once on mismatch."""
     folder = cache.folder_of(oid)
     for attempt in (1, 2):
-        tmp = fsutil.temp_name(folder)
+        tmp, fd = fsutil.create_temp(folder, fsutil.READ_ONLY_MODE)
         try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
-            try:
-                fd = os.open(tmp, flags, fsutil.READ_ONLY_MODE)
-            except FileNotFoundError:
-                os.makedirs(folder, exist_ok=True)
-                fd = os.open(tmp, flags, fsutil.READ_ONLY_MODE)
             try:
                 sink = HashingWriter(fd)
                 size = store.get(oid, sink)
@@ -315,15 +313,3 @@ def cloud_status(repo: Repo, store: ObjectStore, tracked_list: list[Tracked]) ->
         entry = (labels[oid], oid)
         (report.missing_everywhere if oid in not_cached else report.missing_on_remote).append(entry)
     return report
-
-
-def read_verified(store: ObjectStore, oid: str) -> bytes:
-    """An object's bytes from a store, into memory, checked against its oid."""
-    buffer = io.BytesIO()
-    store.get(oid, buffer)
-    data = buffer.getvalue()
-    if hash_bytes(data) != oid:
-        raise DvcishError(
-            f"{store.description}: object {object_key(oid)} is corrupt; push it again"
-        )
-    return data

@@ -74,10 +74,6 @@ def check_relpath(path: str, origin: str) -> None:
         raise DvcishError(f"{origin}: unsafe entry {path!r} ({problem}); refusing to use it")
 
 
-def sort_key(path: str) -> bytes:
-    return path.encode("utf-8", "surrogateescape")
-
-
 def build_tree(entries: Iterable[TreeEntry]) -> Tree:
     ordered = sorted(entries, key=lambda entry: entry.path)
     _check_entries(ordered, "new tree")

@@ -14,7 +14,7 @@ from dvcish.errors import DvcishError
 from dvcish.hashing import hash_bytes, hash_file
 from dvcish.state import StateDB, stat_key, trusted
 from dvcish.storage.base import oid_from_key
-from dvcish.tree import HEADER, Tree, TreeEntry, build_tree, name_problem
+from dvcish.tree import Tree, TreeEntry, build_tree, encode_tree, name_problem
 
 # Called with how many files were just processed.
 FileProgress = Callable[[int], None]
@@ -187,16 +187,13 @@ def tree_from_files(files: dict[str, os.stat_result], oids: dict[str, str]) -> T
 
 
 def workspace_tree_oid(files: dict[str, os.stat_result], oids: dict[str, str]) -> str:
-    """The oid the tree of these files would have, without building or validating it.
-
-    Same bytes as ``encode_tree(tree_from_files(files, oids))`` (UTF-8 preserves code point
-    order, so sorting the str paths sorts their bytes).
-    """
-    lines = [HEADER.decode()]
-    for rel in sorted(files):
-        mode = "x" if files[rel].st_mode & statmod.S_IXUSR else "f"
-        lines.append(f"{mode} {oids[rel]} {files[rel].st_size} {rel}\n")
-    return hash_bytes("".join(lines).encode())
+    """The oid ``tree_from_files`` would give, skipping its validation: scanned names are safe
+    already (UTF-8 preserves code point order, so sorting the str paths sorts their bytes)."""
+    entries = [
+        TreeEntry(rel, oids[rel], st.st_size, bool(st.st_mode & statmod.S_IXUSR))
+        for rel, st in sorted(files.items())
+    ]
+    return hash_bytes(encode_tree(Tree(entries)))
 
 
 def compare(tree: Tree, files: dict[str, os.stat_result], oids: dict[str, str]) -> Changes:

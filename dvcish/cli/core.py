@@ -3,7 +3,6 @@
 import json
 import os
 import shlex
-import sys
 
 import typer
 
@@ -66,11 +65,11 @@ def status(
     """Show which tracked data differs from its pointer.  Example: dvcish status data"""
     from dvcish.cli import transfer_cmds
 
-    chosen = transfer_cmds.selection(revs, all_branches, all_tags, all_commits)
+    chosen = transfer_cmds.revision_selection(revs, all_branches, all_tags, all_commits)
     if cloud:
         transfer_cmds.cloud_status(targets or [], remote, as_json, quiet, chosen)
         return
-    if chosen.has_revisions:
+    if chosen is not None:
         raise UsageError("--rev and --all-* need --cloud (the workspace has one version)")
     from dvcish.status import UP_TO_DATE
     from dvcish.status import status as do_status
@@ -200,7 +199,3 @@ def config_cmd(
         shown = settings.config_command(repo, key, value, local=local, unset=unset)
     if shown is not None:
         typer.echo(shown)
-
-
-def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()

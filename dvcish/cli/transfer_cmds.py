@@ -29,12 +29,20 @@ def selection(revs, all_branches: bool, all_tags: bool, all_commits: bool, works
     return Selection(tuple(revs or ()), all_branches, all_tags, all_commits, workspace)
 
 
+def revision_selection(revs, all_branches: bool, all_tags: bool, all_commits: bool):
+    """A Selection when any revision flag is given, else None: the common case, in which git
+    history is never read, does not even import the modules that read it."""
+    if not (revs or all_branches or all_tags or all_commits):
+        return None
+    return selection(revs, all_branches, all_tags, all_commits)
+
+
 def _tracked(repo, targets, chosen):
     """Without revision flags: the workspace's pointers, as always. With them: all, once each."""
     from dvcish import history
     from dvcish import targets as tg
 
-    if chosen is None or not chosen.has_revisions:
+    if chosen is None:
         tracked = tg.resolve(repo, targets or [], allow_inside=True)
         return tracked, tracked
     found = history.collect(repo, chosen, targets or [])
@@ -76,7 +84,7 @@ def push(
     from dvcish import remotes, transfer
 
     output.QUIET = output.QUIET or quiet
-    chosen = selection(revs, all_branches, all_tags, all_commits)
+    chosen = revision_selection(revs, all_branches, all_tags, all_commits)
     with repo_session(write=True) as repo:
         tracked, _ = _tracked(repo, targets, chosen)
         tracked = [item for item in tracked if item.pointer.source is None]  # imports: at source
@@ -105,7 +113,7 @@ def _fetch(repo, targets, remote, jobs, chosen=None):
     if tracked:
         store = remotes.open_remote(repo, remote)
         try:
-            if chosen is not None and chosen.has_revisions:
+            if chosen is not None:
 
                 def get_tree(oid: str) -> None:
                     transfer.download_verified(repo.cache, store, oid)
@@ -144,7 +152,7 @@ def fetch(
 ) -> None:
     """Download what the pointers need into the cache.  Example: dvcish fetch data --rev v1"""
     output.QUIET = output.QUIET or quiet
-    chosen = selection(revs, all_branches, all_tags, all_commits)
+    chosen = revision_selection(revs, all_branches, all_tags, all_commits)
     with repo_session(write=True) as repo:
         _, summary = _fetch(repo, targets, remote, jobs, chosen)
     _report(summary, "fetched", "already in cache")
@@ -171,7 +179,7 @@ def pull(
     from dvcish.cli.core import report_checkout
 
     output.QUIET = output.QUIET or quiet
-    chosen = selection(revs, all_branches, all_tags, all_commits)
+    chosen = revision_selection(revs, all_branches, all_tags, all_commits)
     with repo_session(write=True) as repo:
         tracked, summary = _fetch(repo, targets, remote, jobs, chosen)
         with output.progress(None, "Checking out") as advance:

@@ -8,10 +8,12 @@ local cache, so a person can find and check any object by eye with ``xxh128sum``
 from __future__ import annotations
 
 import abc
+import io
 from collections.abc import Callable, Iterable, Iterator
 from typing import BinaryIO
 
-from dvcish.hashing import is_valid_oid
+from dvcish.errors import CorruptObjectError
+from dvcish.hashing import hash_bytes, is_valid_oid
 
 # Called after each object moves, with the number of bytes it carried.
 ProgressCallback = Callable[[int], None]
@@ -29,6 +31,25 @@ def oid_from_key(key: str) -> str | None:
         return None
     oid = prefix + rest
     return oid if is_valid_oid(oid) else None
+
+
+def read_verified(store: ObjectStore, oid: str) -> bytes:
+    """A small object's bytes (a tree), read into memory and checked against its oid.
+
+    Raises ObjectNotFoundError when the store lacks it, CorruptObjectError on a mismatch.
+    """
+    buffer = io.BytesIO()
+    store.get(oid, buffer)
+    data = buffer.getvalue()
+    actual = hash_bytes(data)
+    if actual != oid:
+        raise CorruptObjectError(
+            f"{store.description}: object {object_key(oid)} is corrupt (content hashes to "
+            f"{actual}); push it again from a good copy",
+            oid,
+            actual,
+        )
+    return data
 
 
 class ObjectStore(abc.ABC):

@@ -9,7 +9,7 @@ from typing import BinaryIO
 from dvcish import fsutil
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
 from dvcish.hashing import CHUNK_SIZE, new_hasher
-from dvcish.storage.base import ObjectStore, object_key, oid_from_key
+from dvcish.storage.base import ObjectStore, oid_from_key
 
 # Asking about more oids than this lists the fan-out folders instead of one stat per oid.
 LIST_THRESHOLD = 512
@@ -70,13 +70,8 @@ class LocalStore(ObjectStore):
 
     def put(self, oid: str, source_path: str) -> None:
         folder = f"{self.root}/{oid[:2]}"
-        tmp = fsutil.temp_name(folder)
+        tmp, dst = fsutil.create_temp(folder, fsutil.READ_ONLY_MODE)
         try:
-            try:
-                dst = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, fsutil.READ_ONLY_MODE)
-            except FileNotFoundError:
-                os.makedirs(folder, exist_ok=True)
-                dst = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, fsutil.READ_ONLY_MODE)
             try:
                 actual = _copy_hashing(source_path, dst)
             finally:
@@ -114,9 +109,6 @@ class LocalStore(ObjectStore):
     def delete(self, oids: Iterable[str]) -> None:
         for oid in oids:
             fsutil.remove_quietly(self.path_of(oid))
-
-    def key_of(self, oid: str) -> str:
-        return object_key(oid)
 
 
 def _copy_hashing(source_path: str, dst: int) -> str:
