@@ -15,9 +15,9 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from dvcish.cache import Cache
+from dvcish.cache import QUARANTINE, Cache
 from dvcish.errors import CorruptObjectError, DvcishError
-from dvcish.hashing import CHUNK_SIZE, new_hasher
+from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
 from dvcish.pointer import Pointer, Source, pointer_path_for
 from dvcish.repo import CACHE_ENV, Repo, find_root, open_repo
 from dvcish.sources import (
@@ -33,6 +33,7 @@ from dvcish.sources import (
     open_source,
     pointer_for,
 )
+from dvcish.state import NullState
 from dvcish.targets import Tracked
 from dvcish.transfer import ObjectProgress, TransferSummary
 from dvcish.tree import TreeEntry
@@ -63,34 +64,24 @@ class ImportResult:
     changed: bool = True  # update: False when the pointer was already at this commit
 
 
-def _copy_verified(cache: Cache, entry: TreeEntry, dest: str, umask: int) -> None:
-    hasher = new_hasher()
-    try:
-        src = open(cache.path_of(entry.oid), "rb")  # noqa: SIM115 (closed below)
-    except FileNotFoundError:
-        raise DvcishError(f"object {entry.oid} vanished from the cache; run again") from None
-    with src, open(dest, "xb") as out:
-        while chunk := src.read(CHUNK_SIZE):
-            hasher.update(chunk)
-            out.write(chunk)
-    if hasher.hexdigest() != entry.oid:
-        where = cache.quarantine(entry.oid)
+def _deliver(materializer: Materializer, entry: TreeEntry, dest: str) -> None:
+    outcome = materializer.deliver(entry.oid, dest, entry.executable, "")
+    if outcome == MISSING:
+        raise DvcishError(f"object {entry.oid} vanished from the cache; run again")
+    if outcome == CORRUPT:
+        where = os.path.join(materializer.cache.root, QUARANTINE, entry.oid)
         raise CorruptObjectError(
             f"cache object {entry.oid} is corrupt; moved to {where}; run again to download it",
             entry.oid,
         )
-    if entry.executable:
-        os.chmod(dest, 0o777 & ~umask)
 
 
 def write_out(cache: Cache, content: Content, out: str) -> None:
     """Write ``content`` at ``out`` (which must not exist) through a temp folder beside it."""
-    from dvcish.materialize import current_umask
-
     parent = os.path.dirname(out)
     if not os.path.isdir(parent):
         raise DvcishError(f"{out}: its folder does not exist; create it first")
-    umask = current_umask()
+    materializer = Materializer(cache, NullState(), ["copy"], current_umask())
     staging = tempfile.mkdtemp(prefix=".dvcish-get-", dir=parent)
     try:
         built = os.path.join(staging, "out")
@@ -99,7 +90,7 @@ def write_out(cache: Cache, content: Content, out: str) -> None:
         for entry in content.tree.entries:
             dest = os.path.join(built, entry.path) if entry.path else built
             os.makedirs(os.path.dirname(dest), exist_ok=True)
-            _copy_verified(cache, entry, dest, umask)
+            _deliver(materializer, entry, dest)
         if os.path.lexists(out):
             raise DvcishError(f"{out}: already exists; remove it or pass -o NEW_PATH")
         os.rename(built, out)

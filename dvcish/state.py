@@ -107,3 +107,20 @@ class StateDB:
         self._conn.execute("COMMIT")
         self._pending_files.clear()
         self._pending_verified.clear()
+
+
+class NullState:
+    """The stat cache's interface with nothing behind it: vouches for nothing, remembers
+    nothing. For deliveries outside any repo (``dvcish get`` into a temp cache)."""
+
+    def is_verified(self, oid: str, key: StatKey) -> bool:
+        return False
+
+    def record_verified(self, oid: str, key: StatKey) -> None:
+        pass
+
+    def forget_verified(self, oid: str) -> None:
+        pass
+
+    def record_file(self, relpath: str, key: StatKey, oid: str) -> None:
+        pass

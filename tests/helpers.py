@@ -129,9 +129,9 @@ def run_cli(args: Sequence[str], cwd: str | os.PathLike[str] | None = None) -> R
         return CliRunner().invoke(app, [str(arg) for arg in args], catch_exceptions=False)
 
 
-def cli_ok(*args: str) -> str:
+def cli_ok(*args: str, cwd: str | os.PathLike[str] | None = None) -> str:
     """Run a command in-process, require exit 0, return its stdout."""
-    result = run_cli(list(args))
+    result = run_cli(list(args), cwd=cwd)
     assert result.exit_code == 0, result.output
     return result.stdout
 

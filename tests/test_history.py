@@ -18,6 +18,7 @@ from dvcish.errors import DvcishError
 from dvcish.history import Selection, collect, git_prefix
 from dvcish.pointer import load_pointer
 from dvcish.repo import open_repo
+from tests import helpers
 from tests.helpers import age, assert_one_error, git, git_init, run_cli, run_dvcish, write_files
 
 V1 = {"data/a.txt": b"alpha v1", "data/sub/b.txt": b"bravo", "model.bin": b"weights"}
@@ -43,20 +44,10 @@ class Versions:
         return (self.remote / oid[:2] / oid[2:]).is_file()
 
 
-def ok(*args: str, cwd: Path | None = None) -> str:
-    result = run_cli(list(args), cwd=cwd)
-    assert result.exit_code == 0, result.output
-    return result.stdout
+ok = helpers.cli_ok
 
 
-def use_test_git(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fixed git identity, no user or system git config, the default cache location."""
-    for who in ("AUTHOR", "COMMITTER"):
-        monkeypatch.setenv(f"GIT_{who}_NAME", "Test")
-        monkeypatch.setenv(f"GIT_{who}_EMAIL", "test@example.com")
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", os.devnull)
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    monkeypatch.delenv("DVCISH_CACHE_DIR", raising=False)
+use_test_git = helpers.set_git_env
 
 
 def make_versions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Versions:
