@@ -8,6 +8,7 @@
         header = f.readline()
     labels = dvcish.api.read("data/labels.txt", rev="v1")
     url = dvcish.api.get_url("models/model.pt")  # s3://bucket/prefix/ab/cdef... or a file path
+    dvcish.api.pull(["data"], repo="/path/to/clone")  # as `dvcish pull data` there
 
 ``repo`` is a local repository path or a git URL (None: the repository containing the cwd).
 ``path`` is relative to that repository's root: tracked data, its pointer, or a file inside a
@@ -33,13 +34,15 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from dvcish.cache import Cache
+    from dvcish.commands.sync import PullResult
     from dvcish.config import Config
     from dvcish.sources import Location
     from dvcish.state import StateDB
     from dvcish.storage.base import ObjectStore
+    from dvcish.storage.cache import Cache
+    from dvcish.transfer import TransferSummary
 
-__all__ = ["open", "read", "get_url"]
+__all__ = ["open", "read", "get_url", "pull", "fetch", "push"]
 _MODES = ("rb", "r", "rt")
 
 
@@ -59,9 +62,9 @@ class _Source:
 
     def store(self) -> ObjectStore:
         if self._store is None:
-            from dvcish.sources import open_store
+            from dvcish.remotes import open_configured
 
-            self._store = open_store(
+            self._store = open_configured(
                 self.config, self.remote, self.base_dir, self.where, self.trusted
             )
         return self._store
@@ -118,22 +121,44 @@ def get_url(
     For a whole tracked folder this is its tree object (the folder's manifest). Nothing is
     checked on the remote; a file inside a folder needs the folder's tree (cache or remote).
     """
-    from dvcish.sources import remote_settings
-    from dvcish.storage.base import object_key
-
     with _source(repo, rev, remote) as source:
         oid = _file_oid(source, path, folder_ok=True)
-        _, settings = remote_settings(source.config, remote, source.where, source.trusted)
-    url = str(settings.get("url") or "")
-    if url.startswith("s3://"):
-        bucket, _, prefix = url[len("s3://") :].partition("/")
-        parts = [part for part in prefix.split("/") if part]
-        return "/".join([f"s3://{bucket}", *parts, object_key(oid)])
-    folder = url[len("file://") :] if url.startswith("file://") else url
-    if not folder:
-        raise _error(f"{source.where}: the remote has no url")
-    root = os.path.join(source.base_dir, os.path.expanduser(folder))
-    return os.path.abspath(os.path.join(root, object_key(oid)))
+        return source.store().url_of(oid)
+
+
+def pull(
+    targets: list[str] | None = None,
+    repo: str | None = None,
+    remote: str | None = None,
+    jobs: int | None = None,
+    force: bool = False,
+) -> PullResult:
+    """``dvcish pull`` in a local repository (default: the one around the cwd): fetch what the
+    workspace's pointers (or just ``targets``) need and check it out."""
+    from dvcish.commands import sync
+
+    with _locked_repo(repo) as opened:
+        return sync.pull(opened, sync.Request(list(targets or []), remote, jobs), force=force)
+
+
+def fetch(
+    targets: list[str] | None = None,
+    repo: str | None = None,
+    remote: str | None = None,
+    jobs: int | None = None,
+) -> TransferSummary:
+    """``dvcish fetch``: download what the pointers need into the cache only."""
+    return _transfer("fetch", targets, repo, remote, jobs)
+
+
+def push(
+    targets: list[str] | None = None,
+    repo: str | None = None,
+    remote: str | None = None,
+    jobs: int | None = None,
+) -> TransferSummary:
+    """``dvcish push``: upload what the pointers need to the remote."""
+    return _transfer("push", targets, repo, remote, jobs)
 
 
 # --- internals ---------------------------------------------------------------------------------
@@ -143,6 +168,33 @@ def _error(message: str) -> Exception:
     from dvcish.errors import DvcishError
 
     return DvcishError(message)
+
+
+def _transfer(
+    action: str,
+    targets: list[str] | None,
+    repo: str | None,
+    remote: str | None,
+    jobs: int | None,
+) -> TransferSummary:
+    from dvcish.commands import sync
+
+    with _locked_repo(repo) as opened:
+        request = sync.Request(list(targets or []), remote, jobs)
+        return sync.push(opened, request) if action == "push" else sync.fetch(opened, request)
+
+
+@contextlib.contextmanager
+def _locked_repo(repo: str | None) -> Iterator[Any]:
+    """A local repository opened and locked for writing, as a CLI command would."""
+    from dvcish.repo import open_repo
+
+    opened = open_repo(repo)
+    try:
+        with opened.lock():
+            yield opened
+    finally:
+        opened.close()
 
 
 @contextlib.contextmanager
@@ -159,9 +211,9 @@ def _source(repo: str | None, rev: str | None, remote: str | None) -> Iterator[_
             yield source
         return
     assert repo is not None
-    from dvcish.cache import Cache
     from dvcish.repo import CACHE_ENV
     from dvcish.sources import open_source
+    from dvcish.storage.cache import Cache
 
     shared = os.environ.get(CACHE_ENV)
     cache = Cache(os.path.expanduser(shared)) if shared else None
@@ -223,7 +275,7 @@ def _state(repo) -> StateDB | None:
 def _file_oid(source: _Source, path: str, folder_ok: bool) -> str:
     """The oid of the file ``path`` names (or, with folder_ok, of a tracked folder's tree)."""
     from dvcish.sources import locate
-    from dvcish.transfer import members
+    from dvcish.tree import members
 
     location = locate(path, source.lookup, source.where)
     pointer = location.pointer
@@ -243,89 +295,40 @@ def _file_oid(source: _Source, path: str, folder_ok: bool) -> str:
 
 
 def _tree(source: _Source, location: Location):
-    from dvcish.errors import DvcishError
     from dvcish.tree import parse_tree
 
     oid = location.pointer.oid
-    origin = f"tree {oid} of {location.data_rel}"
-    if source.cache is not None and source.cache.exists(oid):
-        with contextlib.suppress(DvcishError):  # corrupt: quarantined, fetched again below
-            return source.cache.load_tree(oid)
     with _open_object(source, oid) as handle:
-        return parse_tree(handle.read(), origin)
+        return parse_tree(handle.read(), f"tree {oid} of {location.data_rel}")
 
 
 def _open_object(source: _Source, oid: str) -> IO[bytes]:
-    """A binary handle on the object's bytes, verified before it is returned."""
+    """A binary handle on the object's bytes, verified before it is returned: from the cache
+    (a corrupt object is quarantined and downloaded again), else from the remote."""
+    from dvcish.state import NullState
+
     cache = source.cache
-    if cache is not None and cache.exists(oid):
-        handle = _open_cached(source, oid)
-        if handle is not None:
-            return handle
-    if cache is not None:
-        from dvcish.transfer import download_verified
-
-        download_verified(cache, source.store(), oid)
-        return builtins.open(cache.path_of(oid), "rb")
-    return _download_to_temp(source, oid)
-
-
-def _open_cached(source: _Source, oid: str) -> IO[bytes] | None:
-    """The cache object, opened and then verified; None (quarantined) when it is corrupt."""
-    from dvcish.hashing import hash_fd
-    from dvcish.state import stat_key
-
-    assert source.cache is not None
-    try:
-        handle = builtins.open(source.cache.path_of(oid), "rb")
-    except FileNotFoundError:
-        return None
-    key = stat_key(os.fstat(handle.fileno()))
-    state = source.state
-    if state is not None and state.is_verified(oid, key):
-        return handle
-    actual, _ = hash_fd(handle.fileno())
-    if actual == oid:
-        handle.seek(0)
-        if state is not None:
-            state.record_verified(oid, key)
-            state.commit()
-        return handle
-    handle.close()
-    source.cache.quarantine(oid)
-    if state is not None:
-        state.forget_verified(oid)
-    return None
-
-
-class _HashingWriter:
-    def __init__(self, target: IO[bytes]):
-        from dvcish.hashing import new_hasher
-
-        self.target = target
-        self.hasher = new_hasher()
-
-    def write(self, data: bytes) -> int:
-        self.hasher.update(data)
-        return self.target.write(data)
+    if cache is None:
+        return _download_to_temp(source, oid)
+    state = source.state if source.state is not None else NullState()
+    handle = cache.open_verified(oid, state)
+    if handle is None:
+        cache.receive(source.store(), oid)
+        cache.flush()
+        handle = builtins.open(cache.path_of(oid), "rb")
+    if source.state is not None:
+        source.state.commit()
+    return handle
 
 
 def _download_to_temp(source: _Source, oid: str) -> IO[bytes]:
     import tempfile
 
-    from dvcish.storage.base import object_key
+    from dvcish.storage.verified import download_verified
 
-    store = source.store()
     handle = tempfile.TemporaryFile()
     try:
-        writer = _HashingWriter(handle)
-        store.get(oid, writer)  # type: ignore[arg-type]
-        actual = writer.hasher.hexdigest()
-        if actual != oid:
-            raise _error(
-                f"{store.description}: object {object_key(oid)} is corrupt (content hashes to "
-                f"{actual}); restore it from another copy with `dvcish push`"
-            )
+        download_verified(source.store(), oid, handle.fileno())
         handle.seek(0)
     except BaseException:
         handle.close()

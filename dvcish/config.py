@@ -215,3 +215,12 @@ def _lookup(data: dict, key: str) -> object:
             return None
         node = node.get(part)
     return node
+
+
+def check_not_secret(key: str, local: bool) -> None:
+    last = key.rsplit(".", 1)[-1]
+    if not local and last in SECRET_KEYS:
+        raise DvcishError(
+            f"refusing to write {last} to the committed .dvcish/config; use "
+            f"`dvcish remote modify --local NAME {last} VALUE` or the environment instead"
+        )

@@ -18,10 +18,10 @@ def temp_name(folder: str) -> str:
     return f"{folder}/{TEMP_PREFIX}{os.getpid()}-{next(_counter)}"
 
 
-def create_temp(folder: str, mode: int) -> tuple[str, int]:
+def create_temp(folder: str, mode: int, readable: bool = False) -> tuple[str, int]:
     """Create a fresh temp file in ``folder`` (made if missing); return (path, open fd)."""
     path = temp_name(folder)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL
+    flags = (os.O_RDWR if readable else os.O_WRONLY) | os.O_CREAT | os.O_EXCL
     try:
         return path, os.open(path, flags, mode)
     except FileNotFoundError:
@@ -42,6 +42,15 @@ def fsync_dir(folder: str) -> None:
         os.fsync(fd)
     except OSError:
         pass
+    finally:
+        os.close(fd)
+
+
+def fsync_path(path: str) -> None:
+    """Make one file's bytes durable (it must exist)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
     finally:
         os.close(fd)
 

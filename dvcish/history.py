@@ -22,7 +22,7 @@ from dvcish.git import Git
 from dvcish.pointer import POINTER_SUFFIX, Pointer
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, all_tracked, check_inside_repo
-from dvcish.tree import Tree, path_problem
+from dvcish.tree import Tree, load_tree, path_problem
 
 SHORT_SHA = 12
 
@@ -125,7 +125,7 @@ def _tree_if_available(repo: Repo, oid: str, get_tree: Callable[[str], None] | N
             return None
     if not repo.cache.exists(oid):
         return None
-    return repo.cache.load_tree(oid)
+    return load_tree(repo.cache, oid)
 
 
 def revision_labels(git: Git, selection: Selection) -> dict[str, str]:

@@ -9,14 +9,14 @@ proven verified by the stat cache). A corrupt object is quarantined and never de
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 from dataclasses import dataclass
 
 from dvcish import fsutil
-from dvcish.cache import FICLONE, SMALL_FILE, Cache
-from dvcish.hashing import CHUNK_SIZE, hash_bytes, hash_fd, new_hasher
-from dvcish.state import StateDB, stat_key
+from dvcish.hashing import hash_fd
+from dvcish.state import NullState, StateDB, stat_key
+from dvcish.storage.cache import Cache
+from dvcish.storage.verified import copy_hashing, try_reflink
 
 DELIVERED = "delivered"
 MISSING = "missing"
@@ -32,7 +32,7 @@ def current_umask() -> int:
 @dataclass
 class Materializer:
     cache: Cache
-    state: StateDB
+    state: StateDB | NullState
     link_types: list[str]
     umask: int
     reflink_works: bool | None = None
@@ -81,7 +81,7 @@ class Materializer:
                 src_fd = os.open(source, os.O_RDONLY)
                 try:
                     src_key = stat_key(os.fstat(src_fd))
-                    actual = _copy_hashing(src_fd, dst_fd, src_key.size)
+                    actual, _ = copy_hashing(src_fd, dst_fd, size_hint=src_key.size)
                 finally:
                     os.close(src_fd)
                 dest_key = stat_key(os.fstat(dst_fd))
@@ -127,16 +127,17 @@ class Materializer:
         try:
             dst_fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, self._mode(executable))
             try:
-                fcntl.ioctl(dst_fd, FICLONE, src_fd)
-            except OSError:
-                os.close(dst_fd)
-                fsutil.remove_quietly(tmp)
-                return None
-            try:
+                if not try_reflink(src_fd, dst_fd):
+                    os.close(dst_fd)
+                    fsutil.remove_quietly(tmp)
+                    return None
                 actual, _ = hash_fd(dst_fd)
                 dest_key = stat_key(os.fstat(dst_fd))
-            finally:
+            except BaseException:
                 os.close(dst_fd)
+                fsutil.remove_quietly(tmp)
+                raise
+            os.close(dst_fd)
         finally:
             os.close(src_fd)
         if actual != oid:
@@ -147,15 +148,3 @@ class Materializer:
         os.replace(tmp, dest)
         self.state.record_file(state_rel, dest_key, oid)
         return DELIVERED
-
-
-def _copy_hashing(src_fd: int, dst_fd: int, size: int) -> str:
-    if size <= SMALL_FILE:
-        data = os.read(src_fd, size + 1)
-        fsutil.write_all(dst_fd, data)
-        return hash_bytes(data)
-    hasher = new_hasher()
-    while chunk := os.read(src_fd, CHUNK_SIZE):
-        hasher.update(chunk)
-        fsutil.write_all(dst_fd, chunk)
-    return hasher.hexdigest()

@@ -1,16 +1,19 @@
-"""Remotes: named stores in the config (``remote.<name>.url`` and options) and opening them."""
+"""Remotes: named stores in a config (``remote.<name>.url`` and options), and opening them.
+
+``remote_settings`` reads a remote's settings from this repository's config (trusted: ``${VAR}``
+is expanded) or from another repository's committed config (untrusted: values as written, and
+``${VAR}`` refused). ``open_remote`` turns them into a store through storage/factory.py.
+"""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from dvcish import config as cfg
-from dvcish.errors import DvcishError, UsageError
+from dvcish.config import Config
+from dvcish.errors import DvcishError
 from dvcish.repo import Repo
-from dvcish.settings import check_not_secret
 from dvcish.storage.base import ObjectStore
-from dvcish.storage.local import LocalStore
+from dvcish.storage.factory import open_store
 
 
 @dataclass
@@ -20,115 +23,70 @@ class RemoteInfo:
     is_default: bool
 
 
-def default_remote(repo: Repo) -> str | None:
-    value = repo.config.get("core.remote")
+def default_remote(config: Config) -> str | None:
+    value = config.get("core.remote")
     return str(value) if value else None
 
 
-def list_remotes(repo: Repo) -> list[RemoteInfo]:
-    default = default_remote(repo)
+def list_remotes(config: Config) -> list[RemoteInfo]:
+    default = default_remote(config)
     return [
-        RemoteInfo(name, str(repo.config.section(f"remote.{name}").get("url", "")), name == default)
-        for name in repo.config.remote_names()
+        RemoteInfo(name, str(config.section(f"remote.{name}").get("url", "")), name == default)
+        for name in config.remote_names()
     ]
 
 
-def add_remote(repo: Repo, name: str, url: str, default: bool, local: bool) -> None:
-    _check_name(name)
-    if name in repo.config.remote_names():
-        raise DvcishError(
-            f"remote {name!r} already exists; use `dvcish remote modify` to change it"
-        )
-    target = repo.config.local if local else repo.config.project
-    cfg.set_value(target, f"remote.{name}.url", normalize_url(repo, url))
-    if default:
-        cfg.set_value(target, "core.remote", name)
-    target.save()
-
-
-def modify_remote(
-    repo: Repo, name: str, key: str, value: str | None, local: bool, unset: bool
-) -> None:
-    _require_remote(repo, name)
-    dotted = f"remote.{name}.{key}"
-    cfg.check_key(dotted)
-    target = repo.config.local if local else repo.config.project
-    if unset:
-        if not cfg.unset_value(target, dotted):
-            raise DvcishError(f"{target.path}: {dotted} is not set there")
-    else:
-        if value is None:
-            raise UsageError(f"give a value for {key}, or use --unset")
-        check_not_secret(dotted, local)
-        if key == "url":
-            value = normalize_url(repo, value)
-        cfg.set_value(target, dotted, value)
-    target.save()
-
-
-def remove_remote(repo: Repo, name: str) -> None:
-    _require_remote(repo, name)
-    for config_file in (repo.config.project, repo.config.local):
-        changed = cfg.unset_value(config_file, f"remote.{name}")
-        core = config_file.data.get("core")
-        if isinstance(core, dict) and core.get("remote") == name:
-            cfg.unset_value(config_file, "core.remote")
-            changed = True
-        if changed:
-            config_file.save()
-
-
-def set_default(repo: Repo, name: str, local: bool) -> None:
-    _require_remote(repo, name)
-    target = repo.config.local if local else repo.config.project
-    cfg.set_value(target, "core.remote", name)
-    target.save()
-
-
-def normalize_url(repo: Repo, url: str) -> str:
-    """s3:// URLs stay as given; a relative local path is made relative to the repo root."""
-    if url.startswith("s3://"):
-        if len(url) <= len("s3://") or url[len("s3://")] == "/":
-            raise UsageError(f"bad S3 url {url!r}; use s3://bucket or s3://bucket/prefix")
-        return url
-    if "://" in url and not url.startswith("file://"):
-        raise UsageError(f"unsupported remote url {url!r}; use a folder path, file:// or s3://")
-    path = url[len("file://") :] if url.startswith("file://") else url
-    if os.path.isabs(path) or "${" in path:
-        return path
-    return os.path.relpath(os.path.abspath(path), repo.root)
+def require_remote(config: Config, name: str) -> dict:
+    """The merged, expanded settings of a remote of this repository."""
+    if name not in config.remote_names():
+        known = ", ".join(config.remote_names()) or "none configured"
+        raise DvcishError(f"unknown remote {name!r} (known: {known}); see `dvcish remote list`")
+    return config.section(f"remote.{name}")
 
 
 def open_remote(repo: Repo, name: str | None) -> ObjectStore:
-    name = name or default_remote(repo)
+    """The store of remote ``name`` (default: ``core.remote``) of this repository."""
+    name = name or default_remote(repo.config)
     if not name:
         raise DvcishError(
             "no remote given and no default remote; use -r NAME or `dvcish remote default NAME`"
         )
-    settings = _require_remote(repo, name)
-    return store_for_url(settings, name, repo.root)
+    return open_store(name, require_remote(repo.config, name), repo.root)
 
 
-def store_for_url(settings: dict, name: str, base_dir: str) -> ObjectStore:
-    url = str(settings.get("url") or "")
-    if not url:
-        raise DvcishError(f"remote {name!r} has no url; run `dvcish remote modify {name} url URL`")
-    description = f"remote {name!r} ({url})"
-    if url.startswith("s3://"):
-        from dvcish.storage.s3 import S3Options, S3Store
+def remote_settings(
+    config: Config, name: str | None, where: str, trusted: bool = False
+) -> tuple[str, dict]:
+    """The remote's name and settings in a config; one-line errors naming ``where``.
 
-        return S3Store(url, S3Options.from_config(settings, name), description)
-    path = url[len("file://") :] if url.startswith("file://") else url
-    return LocalStore(os.path.join(base_dir, os.path.expanduser(path)), description)
+    Another repository's config is untrusted: its values are taken as written, and one that
+    asks for ``${VAR}`` is refused, so a source cannot send this machine's environment (its
+    secrets included) to an endpoint of the source's choosing.
+    """
+    name = name or default_remote(config)
+    if name is None:
+        raise DvcishError(f"{where} has no default remote (core.remote); pass -r NAME")
+    if name not in config.remote_names():
+        known = ", ".join(config.remote_names()) or "none configured"
+        raise DvcishError(f"{where}: unknown remote {name!r} (known: {known})")
+    if trusted:
+        return name, config.section(f"remote.{name}")
+    settings: dict = {}
+    for data in (config.project.data, config.local.data):
+        found = (data.get("remote") or {}).get(name)
+        settings.update(found if isinstance(found, dict) else {})
+    for key, value in settings.items():
+        if isinstance(value, str) and "${" in value:
+            raise DvcishError(
+                f"{where}: remote {name!r} setting {key!r} asks for an environment variable; "
+                "dvcish does not expand ${VAR} in another repository's config"
+            )
+    return name, settings
 
 
-def _require_remote(repo: Repo, name: str) -> dict:
-    if name not in repo.config.remote_names():
-        known = ", ".join(repo.config.remote_names()) or "none configured"
-        raise DvcishError(f"unknown remote {name!r} (known: {known}); see `dvcish remote list`")
-    return repo.config.section(f"remote.{name}")
-
-
-def _check_name(name: str) -> None:
-    if not name or not all(ch.isalnum() or ch in "-_" for ch in name):
-        raise UsageError(f"bad remote name {name!r}; use letters, digits, - and _")
+def open_configured(
+    config: Config, name: str | None, base_dir: str, where: str, trusted: bool = False
+) -> ObjectStore:
+    """The store of remote ``name`` in any repository's config (see ``remote_settings``)."""
+    name, settings = remote_settings(config, name, where, trusted)
+    return open_store(name, settings, base_dir)

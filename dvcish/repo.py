@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from dvcish.cache import Cache
 from dvcish.config import Config
 from dvcish.errors import DvcishError
 from dvcish.lock import RepoLock
 from dvcish.state import StateDB
+from dvcish.storage.cache import Cache
 
 DVCISH_DIR = ".dvcish"
 CACHE_ENV = "DVCISH_CACHE_DIR"

@@ -20,17 +20,19 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from dvcish.cache import Cache
+from dvcish import transfer
 from dvcish.config import Config
-from dvcish.errors import DvcishError
+from dvcish.errors import CorruptObjectError, DvcishError
 from dvcish.git import Git, clone
-from dvcish.hashing import hash_bytes
 from dvcish.pointer import POINTER_SUFFIX, Pointer, Source, parse_pointer, pointer_path_for
-from dvcish.repo import DVCISH_DIR, Repo
+from dvcish.progress import Progress
+from dvcish.remotes import open_configured, remote_settings
+from dvcish.repo import DVCISH_DIR
 from dvcish.storage.base import ObjectStore
+from dvcish.storage.cache import Cache
 from dvcish.targets import Tracked
-from dvcish.transfer import ObjectProgress, TransferSummary, default_jobs, members
-from dvcish.tree import Tree, TreeEntry, build_tree, encode_tree, path_problem
+from dvcish.transfer import TransferSummary, default_jobs
+from dvcish.tree import Tree, TreeEntry, build_tree, encode_tree, load_tree, members, path_problem
 
 _SCP_LIKE = re.compile(r"^[^/]+:")  # git's rule: a colon before the first slash is host:path
 
@@ -133,53 +135,10 @@ def locate(path: str, lookup: Callable[[str], Pointer | None], where: str) -> Lo
     raise DvcishError(f"{path}: not tracked by dvcish in {where}; check the path and --rev")
 
 
-def remote_settings(
-    config: Config, name: str | None, where: str, trusted: bool = False
-) -> tuple[str, dict]:
-    """The remote's name and settings in a config; one-line errors naming ``where``.
-
-    Another repository's config is untrusted: its values are taken as written, and one that
-    asks for ``${VAR}`` is refused, so a source cannot send this machine's environment (its
-    secrets included) to an endpoint of the source's choosing.
-    """
-    name = name or (str(config.get("core.remote") or "") or None)
-    if name is None:
-        raise DvcishError(f"{where} has no default remote (core.remote); pass -r NAME")
-    if name not in config.remote_names():
-        known = ", ".join(config.remote_names()) or "none configured"
-        raise DvcishError(f"{where}: unknown remote {name!r} (known: {known})")
-    if trusted:
-        return name, config.section(f"remote.{name}")
-    settings: dict = {}
-    for data in (config.project.data, config.local.data):
-        found = (data.get("remote") or {}).get(name)
-        settings.update(found if isinstance(found, dict) else {})
-    for key, value in settings.items():
-        if isinstance(value, str) and "${" in value:
-            raise DvcishError(
-                f"{where}: remote {name!r} setting {key!r} asks for an environment variable; "
-                "dvcish does not expand ${VAR} in another repository's config"
-            )
-    return name, settings
-
-
-def open_store(
-    config: Config, name: str | None, base_dir: str, where: str, trusted: bool = False
-) -> ObjectStore:
-    from dvcish.remotes import store_for_url
-
-    name, settings = remote_settings(config, name, where, trusted)
-    return store_for_url(settings, name, base_dir)
-
-
 def store_jobs(store: ObjectStore, jobs: int | None) -> int:
+    """``-j`` when given, else the remote's own ``jobs`` setting, else the default."""
     configured = getattr(getattr(store, "options", None), "jobs", None)
     return jobs or (int(configured) if configured else default_jobs())
-
-
-def source_view(source: SourceRepo, cache: Cache) -> Repo:
-    """The source clone as a Repo whose cache is ours, for transfer.fetch."""
-    return Repo(root=source.root, config=source.config, _cache=cache)
 
 
 # --- objects -----------------------------------------------------------------------------------
@@ -193,10 +152,10 @@ def cached_count(cache: Cache, tracked: Tracked) -> int | None:
     if not cache.exists(pointer.oid):
         return None
     try:
-        selected = members(cache.load_tree(pointer.oid), tracked.subpath)
+        selected = members(load_tree(cache, pointer.oid), tracked.subpath)
     except DvcishError:  # corrupt (now quarantined) or invalid: fetch it again
         return None
-    if cache.missing({entry.oid for entry in selected}):
+    if cache.freshen({entry.oid for entry in selected}):
         return None
     return len(selected) + 1
 
@@ -207,34 +166,42 @@ def fetch_location(
     tracked: Tracked,
     remote: str | None,
     jobs: int | None,
-    progress: ObjectProgress | None,
+    progress: Progress | None,
 ) -> TransferSummary:
     """Bring the objects ``tracked`` (a pointer of the source) needs into ``cache``."""
-    from dvcish import transfer
-
     where = source.where()
     remote_settings(source.config, remote, where)  # a source without a remote is an error
     present = cached_count(cache, tracked)
     if present is not None:  # a warm cache: no request to the remote at all
         return TransferSummary(present=present)
     os.makedirs(cache.root, exist_ok=True)
-    store = open_store(source.config, remote, source.base_dir, where)
+    store = open_configured(source.config, remote, source.base_dir, where)
     try:
         pointer, subpath = tracked.pointer, tracked.subpath
         early = subpath is not None and not cache.exists(pointer.oid)
-        if early:  # the tree first, to refuse a subpath it does not hold before any download
-            transfer.download_verified(cache, store, pointer.oid)
-        if subpath is not None and not members(cache.load_tree(pointer.oid), subpath):
+        # the tree first, to refuse a subpath it does not hold before any download
+        if subpath is not None and not members(_tree(cache, store, pointer.oid), subpath):
             raise DvcishError(
                 f"{tracked.rel}/{subpath}: not tracked by dvcish in {where}; check the path"
             )
-        view = source_view(source, cache)
-        summary = transfer.fetch(view, store, [tracked], store_jobs(store, jobs), progress)
-        if early:
+        summary = transfer.fetch(cache, store, [tracked], store_jobs(store, jobs), progress)
+        if early:  # the tree came down above: count it as fetched
             summary.transferred, summary.present = summary.transferred + 1, summary.present - 1
         return summary
     finally:
         store.close()
+
+
+def _tree(cache: Cache, store: ObjectStore, oid: str) -> Tree:
+    """A tree from the cache, or downloaded into it (verified)."""
+    if cache.exists(oid):
+        try:
+            return load_tree(cache, oid)
+        except CorruptObjectError:
+            pass  # quarantined: download it again
+    cache.receive(store, oid)
+    cache.flush()
+    return load_tree(cache, oid)
 
 
 def content_of(cache: Cache, location: Location, origin: str) -> Content:
@@ -242,7 +209,7 @@ def content_of(cache: Cache, location: Location, origin: str) -> Content:
     pointer = location.pointer
     if pointer.kind == "file":
         return Content("file", Tree([TreeEntry("", pointer.oid, pointer.size, False)]))
-    tree = cache.load_tree(pointer.oid)
+    tree = load_tree(cache, pointer.oid)
     if location.subpath is None:
         return Content("dir", tree)
     selected = members(tree, location.subpath)
@@ -259,11 +226,9 @@ def pointer_for(content: Content, cache: Cache, name: str, source: Source) -> Po
     if content.kind == "file":
         entry = content.tree.entries[0]
         return Pointer(name, "file", entry.oid, entry.size, source=source)
-    data = encode_tree(content.tree)
-    os.makedirs(os.path.join(cache.root, hash_bytes(data)[:2]), exist_ok=True)  # a fresh cache
     writer = cache.writer()
     try:
-        oid = writer.add_bytes(data)
+        oid = writer.add_bytes(encode_tree(content.tree))
         writer.commit()
     except BaseException:
         writer.abort()

@@ -1,9 +1,10 @@
-"""push and fetch: move the objects the pointers need between the cache and a store.
+"""Moving objects between the cache and a store: push, fetch and cloud status.
 
-What is missing is decided in batch (``store.missing``), transfers run in a thread pool, and
-data goes before metadata: file objects first, a tree object only after all its members are
-on the destination. Every downloaded object is hashed and compared with its oid before it
-enters the cache; a mismatch is retried once and then reported with the remote and key.
+Everything here takes ``(cache, store)``, never a repository. What is missing is decided in
+batch (``store.missing``), transfers run in a thread pool, and data goes before metadata: file
+objects first, a tree object only after all its members are on the destination (and flushed).
+Every downloaded object is verified on the way in (storage/verified.py). A failure is a
+``Failure`` record (oid, path, kind, message), so a summary or ``--json`` can group them.
 """
 
 from __future__ import annotations
@@ -15,21 +16,67 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from dvcish import fsutil
-from dvcish.cache import Cache
-from dvcish.errors import DvcishError, ObjectNotFoundError
-from dvcish.hashing import new_hasher
-from dvcish.repo import Repo
-from dvcish.storage.base import ObjectStore, object_key, read_verified
+from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
+from dvcish.progress import Progress
+from dvcish.storage.base import ObjectStore
+from dvcish.storage.cache import Cache
 from dvcish.targets import Tracked
-from dvcish.tree import Tree, parse_tree
+from dvcish.tree import Tree, load_tree, members
 
-ObjectProgress = Callable[[int], None]
 T = TypeVar("T")
+
+# Failure kinds
+NOT_FOUND = "not-found"  # the source (remote, or cache for a push) does not hold the object
+CORRUPT = "corrupt"  # the object's bytes do not match its oid
+NOT_IN_SELECTION = "not-in-data"  # a path inside a folder that this version does not hold
+SKIPPED = "skipped"  # a tree not pushed because some of its members could not be
+ERROR = "error"  # anything else: transport, permissions, disk
 
 
 def default_jobs() -> int:
     return 4 * (os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Failure:
+    oid: str
+    path: str  # repo-relative data path the object stands for ("" when unknown)
+    kind: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"oid": self.oid, "path": self.path, "kind": self.kind, "message": self.message}
+
+
+@dataclass
+class TransferSummary:
+    transferred: int = 0
+    present: int = 0  # already at the destination
+    failed: list[Failure] = field(default_factory=list)
+
+    def merge(self, other: TransferSummary) -> None:
+        self.transferred += other.transferred
+        self.present += other.present
+        self.failed.extend(other.failed)
+
+    def to_dict(self) -> dict:
+        return {
+            "transferred": self.transferred,
+            "present": self.present,
+            "failed": [failure.to_dict() for failure in self.failed],
+        }
+
+
+def failure_of(exc: Exception, oid: str, path: str) -> Failure:
+    """The record for an exception raised while moving ``oid``."""
+    if isinstance(exc, ObjectNotFoundError):
+        return Failure(oid, path, NOT_FOUND, str(exc))
+    if isinstance(exc, CorruptObjectError):
+        return Failure(oid, path, CORRUPT, str(exc))
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return Failure(oid, path, ERROR, f"object {oid}: {where}{exc.strerror or exc}")
+    return Failure(oid, path, ERROR, str(exc))
 
 
 @dataclass
@@ -40,29 +87,23 @@ class Wanted:
     trees: dict[str, set[str]] = field(default_factory=dict)  # tree oid -> member oids
     unknown_trees: dict[str, str] = field(default_factory=dict)  # tree oid -> path; not cached
 
-    @property
-    def problems(self) -> list[str]:
+    def problems(self) -> list[Failure]:
         return [
-            f"{rel}: tree {oid} missing from the cache; run `dvcish fetch` first"
+            Failure(
+                oid, rel, NOT_FOUND, f"{rel}: tree {oid} missing from the cache; run `dvcish fetch`"
+            )
             for oid, rel in sorted(self.unknown_trees.items())
         ]
 
     def all_oids(self) -> set[str]:
         return set(self.files) | set(self.trees)
 
-
-@dataclass
-class TransferSummary:
-    transferred: int = 0
-    present: int = 0  # already at the destination
-    failed: list[str] = field(default_factory=list)
-
-
-def members(tree: Tree, subpath: str | None) -> list:
-    if subpath is None:
-        return tree.entries
-    prefix = subpath.rstrip("/") + "/"
-    return [e for e in tree.entries if e.path == subpath or e.path.startswith(prefix)]
+    def label(self, oid: str) -> str:
+        if oid in self.files:
+            return self.files[oid]
+        if oid in self.unknown_trees:
+            return self.unknown_trees[oid]
+        return ""
 
 
 def wanted_from_cache(cache: Cache, tracked_list: Iterable[Tracked]) -> Wanted:
@@ -76,9 +117,8 @@ def wanted_from_cache(cache: Cache, tracked_list: Iterable[Tracked]) -> Wanted:
         if not cache.exists(pointer.oid):
             wanted.unknown_trees.setdefault(pointer.oid, tracked.rel)
             continue
-        tree = cache.load_tree(pointer.oid)
-        selected = members(tree, tracked.subpath)
-        for entry in selected:
+        tree = load_tree(cache, pointer.oid)
+        for entry in members(tree, tracked.subpath):
             wanted.files.setdefault(entry.oid, f"{tracked.rel}/{entry.path}")
         if tracked.subpath is None:
             wanted.trees[pointer.oid] = {entry.oid for entry in tree.entries}
@@ -86,83 +126,105 @@ def wanted_from_cache(cache: Cache, tracked_list: Iterable[Tracked]) -> Wanted:
 
 
 def push(
-    repo: Repo,
+    cache: Cache,
     store: ObjectStore,
     tracked_list: list[Tracked],
     jobs: int,
-    progress: ObjectProgress | None = None,
-    byte_progress: ObjectProgress | None = None,
+    progress: Progress | None = None,
 ) -> TransferSummary:
-    """Upload what the pointers need; ``progress`` counts objects, ``byte_progress`` bytes."""
-    wanted = wanted_from_cache(repo.cache, tracked_list)
-    summary = TransferSummary(failed=list(wanted.problems))
+    """Upload what the pointers need that the store lacks; members before their trees."""
+    progress = progress or Progress()
+    wanted = wanted_from_cache(cache, tracked_list)
+    summary = TransferSummary(failed=wanted.problems())
     candidates = wanted.all_oids()
-    not_cached = repo.cache.missing(candidates)
+    not_cached = cache.missing(candidates)
     for oid in sorted(not_cached):
-        summary.failed.append(
-            f"{wanted.files.get(oid, oid)}: object {oid} missing from the cache; cannot push it"
-        )
+        path = wanted.label(oid)
+        message = f"{path or 'tree'}: object {oid} missing from the cache; cannot push it"
+        summary.failed.append(Failure(oid, path, NOT_FOUND, message))
     available = candidates - not_cached
+    progress.phase("asking the remote what it holds")
     on_remote_missing = store.missing(available)
     summary.present = len(available - on_remote_missing)
-    file_oids = [oid for oid in on_remote_missing if oid in wanted.files]
+    file_oids = sorted(oid for oid in on_remote_missing if oid in wanted.files)
+    tree_oids = sorted(on_remote_missing - set(file_oids))
+    progress.totals(len(on_remote_missing), _sizes(cache, on_remote_missing))
 
     def upload(oid: str) -> int:
-        path = repo.cache.path_of(oid)
+        path = cache.path_of(oid)
         size = os.stat(path).st_size
         store.put(oid, path)
         return size
 
-    broken = _run_pool(jobs, file_oids, upload, summary, (progress, byte_progress))
+    broken = _run_pool(jobs, file_oids, upload, summary, progress, wanted.label)
     if file_oids:
         store.flush()  # members durable before any tree that names them
     unsafe = not_cached | broken
-    tree_oids = []
-    for tree_oid in sorted(on_remote_missing - set(file_oids)):
+    ready = []
+    for tree_oid in tree_oids:
         if wanted.trees.get(tree_oid, set()) & unsafe:
-            summary.failed.append(f"tree {tree_oid}: not pushed because members are missing")
+            message = f"tree {tree_oid}: not pushed because some of its members are missing"
+            summary.failed.append(Failure(tree_oid, wanted.label(tree_oid), SKIPPED, message))
         else:
-            tree_oids.append(tree_oid)
-    _run_pool(jobs, tree_oids, upload, summary, (progress, byte_progress))
-    if tree_oids:
+            ready.append(tree_oid)
+    _run_pool(jobs, ready, upload, summary, progress, wanted.label)
+    if ready:
         store.flush()
     return summary
 
 
+def _sizes(cache: Cache, oids: set[str]) -> int | None:
+    total = 0
+    for oid in oids:
+        try:
+            total += os.stat(cache.path_of(oid)).st_size
+        except OSError:
+            continue
+    return total
+
+
 def fetch(
-    repo: Repo,
+    cache: Cache,
     store: ObjectStore,
     tracked_list: list[Tracked],
     jobs: int,
-    progress: ObjectProgress | None = None,
-    byte_progress: ObjectProgress | None = None,
+    progress: Progress | None = None,
 ) -> TransferSummary:
-    """Download what the pointers need; ``progress`` counts objects, ``byte_progress`` bytes."""
+    """Download into the cache what the pointers need that it lacks (trees first, read to
+    learn their members); every object is verified before it gets its final name."""
+    progress = progress or Progress()
     summary = TransferSummary()
     store.check_readable()
-    needed: dict[str, str] = {}
+    needed: dict[str, str] = {}  # oid -> a path that needs it
+    sizes: dict[str, int] = {}
     for tracked in tracked_list:
         pointer = tracked.pointer
         if pointer.kind == "file":
             needed.setdefault(pointer.oid, tracked.rel)
+            sizes[pointer.oid] = pointer.size
             continue
-        tree = _tree_for_fetch(repo.cache, store, tracked, summary)
+        tree = _tree_for_fetch(cache, store, tracked, summary)
         if tree is None:
             continue
         selected = members(tree, tracked.subpath)
         if tracked.subpath is not None and not selected:
-            summary.failed.append(f"{tracked.rel}/{tracked.subpath}: not in this version's data")
+            path = f"{tracked.rel}/{tracked.subpath}"
+            message = f"{path}: not in this version's data"
+            summary.failed.append(Failure(pointer.oid, path, NOT_IN_SELECTION, message))
         for entry in selected:
             needed.setdefault(entry.oid, f"{tracked.rel}/{entry.path}")
-    absent = repo.cache.missing(set(needed))
+            sizes[entry.oid] = entry.size
+    absent = cache.freshen(set(needed))
     summary.present += len(needed) - len(absent)
+    progress.totals(len(absent), sum(sizes[oid] for oid in absent))
 
     def download(oid: str) -> int:
-        return download_verified(repo.cache, store, oid)
+        return cache.receive(store, oid)
 
-    _run_pool(jobs, sorted(absent), download, summary, (progress, byte_progress), needed)
-    if summary.transferred:  # a warm cache downloads nothing and needs no barrier
-        fsutil.sync_filesystem(repo.cache.root)
+    try:
+        _run_pool(jobs, sorted(absent), download, summary, progress, needed.get)
+    finally:
+        cache.flush()  # what arrived is kept, even when the command fails
     return summary
 
 
@@ -170,95 +232,53 @@ def _tree_for_fetch(
     cache: Cache, store: ObjectStore, tracked: Tracked, summary: TransferSummary
 ) -> Tree | None:
     oid = tracked.pointer.oid
-    if cache.exists(oid):
+    if not cache.freshen({oid}):
         summary.present += 1
-        return cache.load_tree(oid)
+        try:
+            return load_tree(cache, oid)
+        except CorruptObjectError:
+            pass  # quarantined: download it again below
+        summary.present -= 1
     try:
-        download_verified(cache, store, oid)
+        cache.receive(store, oid)
+        cache.flush()
+        tree = load_tree(cache, oid)
     except DvcishError as exc:
-        summary.failed.append(f"{tracked.rel}: tree {oid}: {exc}")
+        failure = failure_of(exc, oid, tracked.rel)
+        message = f"{tracked.rel}: tree {oid}: {exc}"
+        summary.failed.append(Failure(oid, tracked.rel, failure.kind, message))
         return None
     summary.transferred += 1
-    with open(cache.path_of(oid), "rb") as handle:
-        return parse_tree(handle.read(), f"tree {oid} from {store.description}")
-
-
-class HashingWriter:
-    """A file-like sink for ``store.get`` that hashes what it is given (stores write an object's
-    bytes in order) and, with a descriptor, also writes it there: nothing is read back to
-    verify it. Without one it only hashes (``fsck --remote``)."""
-
-    def __init__(self, fd: int | None = None):
-        self.fd = fd
-        self.hasher = new_hasher()
-
-    def write(self, data: bytes) -> int:
-        self.hasher.update(data)
-        if self.fd is not None:
-            fsutil.write_all(self.fd, data)
-        return len(data)
-
-
-def download_verified(cache: Cache, store: ObjectStore, oid: str) -> int:
-    """Download into a temp file beside the final name, verify, rename; retry once on mismatch."""
-    folder = cache.folder_of(oid)
-    for attempt in (1, 2):
-        tmp, fd = fsutil.create_temp(folder, fsutil.READ_ONLY_MODE)
-        try:
-            try:
-                sink = HashingWriter(fd)
-                size = store.get(oid, sink)
-            finally:
-                os.close(fd)
-            actual = sink.hasher.hexdigest()
-            if actual == oid:
-                os.replace(tmp, cache.path_of(oid))
-                return size
-        finally:
-            fsutil.remove_quietly(tmp)
-        if attempt == 2:
-            raise DvcishError(
-                f"{store.description}: object {object_key(oid)} is corrupt (content hashes to "
-                f"{actual}); restore it from another copy with `dvcish push`"
-            )
+    return tree
 
 
 def _run_pool(
     jobs: int,
     oids: list[str],
-    action: Callable[[str], int | None],
+    action: Callable[[str], int],
     summary: TransferSummary,
-    progress: tuple[ObjectProgress | None, ObjectProgress | None],
-    labels: dict[str, str] | None = None,
+    progress: Progress,
+    label: Callable[[str], str | None],
 ) -> set[str]:
     """Run ``action`` on every oid in a thread pool; return the oids that failed."""
     failed: set[str] = set()
-    if not oids:
-        return failed
 
-    count_objects, count_bytes = progress
-
-    def run_one(oid: str) -> tuple[str | None, int]:
-        """(error line or None, bytes moved); runs in a worker thread."""
+    def run_one(oid: str) -> tuple[Failure | None, int]:
+        """(failure or None, bytes moved); runs in a worker thread."""
         try:
-            return None, action(oid) or 0
-        except ObjectNotFoundError as exc:
-            return f"{(labels or {}).get(oid, oid)}: {exc}", 0
-        except DvcishError as exc:
-            return str(exc), 0
-        except OSError as exc:
-            return f"object {oid}: {exc.strerror or exc}", 0
+            return None, action(oid)
+        except (DvcishError, OSError) as exc:
+            return failure_of(exc, oid, label(oid) or ""), 0
 
-    for oid, (error, moved) in bounded_map(jobs, run_one, oids):  # progress: main thread only
-        if error is None:
+    for oid, (failure, moved) in bounded_map(jobs, run_one, oids):  # progress: main thread only
+        if failure is None:
             summary.transferred += 1
         else:
             failed.add(oid)
-            summary.failed.append(error)
-        if count_objects is not None:
-            count_objects(1)
-        if count_bytes is not None and moved:
-            count_bytes(moved)
+            summary.failed.append(failure)
+        progress.items(1)
+        if moved:
+            progress.bytes(moved)
     return failed
 
 
@@ -292,9 +312,9 @@ class CloudStatus:
         }
 
 
-def cloud_status(repo: Repo, store: ObjectStore, tracked_list: list[Tracked]) -> CloudStatus:
+def cloud_status(cache: Cache, store: ObjectStore, tracked_list: list[Tracked]) -> CloudStatus:
     """Which objects the pointers need that the remote lacks (read-only on both sides)."""
-    wanted = wanted_from_cache(repo.cache, tracked_list)
+    wanted = wanted_from_cache(cache, tracked_list)
     labels = dict(wanted.files)
     labels.update({oid: f"{rel} (tree)" for oid, rel in wanted.unknown_trees.items()})
     labels.update({oid: f"tree {oid}" for oid in wanted.trees})
@@ -302,13 +322,13 @@ def cloud_status(repo: Repo, store: ObjectStore, tracked_list: list[Tracked]) ->
     absent = store.missing(set(labels))
     # A tree only the remote holds: read it (into memory, verified) to learn its members.
     for tree_oid in sorted(set(wanted.unknown_trees) - absent):
-        tree = parse_tree(read_verified(store, tree_oid), f"tree {tree_oid}")
-        members = {e.oid: f"{wanted.unknown_trees[tree_oid]}/{e.path}" for e in tree.entries}
-        fresh = {oid: label for oid, label in members.items() if oid not in labels}
+        tree = load_tree(store, tree_oid)
+        found = {e.oid: f"{wanted.unknown_trees[tree_oid]}/{e.path}" for e in tree.entries}
+        fresh = {oid: label for oid, label in found.items() if oid not in labels}
         labels.update(fresh)
         absent |= store.missing(set(fresh))
     report.present = len(labels) - len(absent)
-    not_cached = repo.cache.missing(absent)
+    not_cached = cache.missing(absent)
     for oid in sorted(absent, key=lambda oid: labels[oid]):
         entry = (labels[oid], oid)
         (report.missing_everywhere if oid in not_cached else report.missing_on_remote).append(entry)

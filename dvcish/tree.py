@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from dvcish.errors import DvcishError
 from dvcish.hashing import hash_bytes
+
+if TYPE_CHECKING:
+    from dvcish.storage.base import ObjectStore
 
 HEADER = b"dvcish-tree 1\n"
 FORBIDDEN_COMPONENTS = (".git", ".dvcish")
@@ -112,6 +115,19 @@ def parse_tree(data: bytes, origin: str) -> Tree:
     ]
     _check_entries(entries, origin)
     return Tree(entries)
+
+
+def load_tree(store: ObjectStore, oid: str) -> Tree:
+    """Read a tree object from any store (the cache included), verified, and parse it."""
+    return parse_tree(store.read_verified(oid), f"tree {oid} from {store.description}")
+
+
+def members(tree: Tree, subpath: str | None) -> list[TreeEntry]:
+    """The entries at or below ``subpath`` (all of them for None)."""
+    if subpath is None:
+        return tree.entries
+    prefix = subpath.rstrip("/") + "/"
+    return [e for e in tree.entries if e.path == subpath or e.path.startswith(prefix)]
 
 
 def _first_bad_line(text: str) -> str:

@@ -1,5 +1,9 @@
-"""Reading the workspace: scan a tracked folder, find each file's oid (stat cache first), and
-compare what is there with a tree.
+"""Reading the workspace: the one reader that status, checkout, diff and add share.
+
+``WorkspaceReader.observe`` tells what is at a tracked path: nothing, a file (with its oid), a
+folder (its files with their stat and oid), or something else. Oids come from the stat cache
+when it can vouch for a file and are hashed otherwise. A symlink into the cache (made by
+checkout with ``cache.type symlink``) stands for the cache object it points to, everywhere.
 """
 
 from __future__ import annotations
@@ -19,6 +23,11 @@ from dvcish.tree import Tree, TreeEntry, build_tree, encode_tree, name_problem
 # Called with how many files were just processed.
 FileProgress = Callable[[int], None]
 
+ABSENT = "absent"
+FILE = "file"
+DIR = "dir"
+OTHER = "other"  # a symlink, device, socket or FIFO where data belongs
+
 
 class FileStat(NamedTuple):
     """The four stat fields dvcish uses, under os.stat_result's names; a scan of 200,000 files
@@ -30,7 +39,7 @@ class FileStat(NamedTuple):
     st_mode: int
 
 
-def file_stat(st: os.stat_result) -> FileStat:
+def file_stat(st: os.stat_result | FileStat) -> FileStat:
     return FileStat(st.st_ino, st.st_mtime_ns, st.st_size, st.st_mode)
 
 
@@ -38,10 +47,35 @@ def file_stat(st: os.stat_result) -> FileStat:
 class Scan:
     """What a folder holds: regular files with their stat, and anything dvcish cannot track."""
 
-    files: dict[str, os.stat_result] = field(default_factory=dict)
+    files: dict[str, FileStat] = field(default_factory=dict)
     symlinks: list[str] = field(default_factory=list)
     special: list[str] = field(default_factory=list)
     unsafe: list[str] = field(default_factory=list)
+
+    @property
+    def untrackable(self) -> list[str]:
+        return sorted(self.symlinks + self.special + self.unsafe)
+
+
+@dataclass
+class Observed:
+    """What the workspace holds at one tracked path."""
+
+    kind: str  # ABSENT, FILE, DIR or OTHER
+    oid: str | None = None  # FILE: its oid
+    scan: Scan | None = None  # DIR: what the folder holds
+    oids: dict[str, str] = field(default_factory=dict)  # DIR: folder-relative path -> oid
+
+    def tree_oid(self) -> str:
+        """DIR: the oid of the tree these files would make (no validation: scanned names are
+        safe; UTF-8 preserves code point order, so sorting str paths sorts their bytes)."""
+        assert self.scan is not None
+        entries = [
+            TreeEntry(rel, self.oids[rel], st.st_size, bool(st.st_mode & statmod.S_IXUSR))
+            for rel, st in sorted(self.scan.files.items())
+            if rel in self.oids
+        ]
+        return hash_bytes(encode_tree(Tree(entries)))
 
 
 @dataclass
@@ -54,65 +88,123 @@ class Changes:
         return bool(self.added or self.modified or self.deleted)
 
 
-def scan_folder(folder: str, cache_root: str | None = None) -> Scan:
-    """Walk ``folder`` with ``os.scandir``, never following symlinks.
+class WorkspaceReader:
+    """Reads tracked data through the stat cache; ``state`` learns every oid it hashes."""
 
-    The one exception: a symlink into ``cache_root`` (made by checkout with ``cache.type
-    symlink``) stands for the cache object it points to and is listed as a file, with the
-    object's stat.
-    """
-    scan = Scan()
-    link_prefix = os.path.join(cache_root, "") if cache_root else None
-    stack = [("", folder)]
-    while stack:
-        prefix, path = stack.pop()
-        with os.scandir(path) as entries:
-            for entry in entries:
-                rel = prefix + entry.name
-                if entry.is_dir(follow_symlinks=False):
-                    if name_problem(entry.name) is not None:
-                        scan.unsafe.append(rel)
-                    else:
-                        stack.append((rel + "/", entry.path))
-                    continue
-                st = entry.stat(follow_symlinks=False)
-                if statmod.S_ISREG(st.st_mode):
-                    if name_problem(entry.name) is not None:
-                        scan.unsafe.append(rel)
-                    else:
-                        scan.files[rel] = FileStat(
-                            st.st_ino, st.st_mtime_ns, st.st_size, st.st_mode
-                        )
-                elif statmod.S_ISLNK(st.st_mode):
-                    target = cache_link_target(entry.path, link_prefix)
-                    if target is not None:
-                        scan.files[rel] = file_stat(target)
-                    else:
-                        scan.symlinks.append(rel)
-                else:
-                    scan.special.append(rel)
-    return scan
+    def __init__(self, state: StateDB, cache_root: str, progress: FileProgress | None = None):
+        self.state = state
+        self.link_prefix = os.path.join(cache_root, "")
+        self.progress = progress
 
+    def lstat(self, path: str) -> os.stat_result | FileStat | None:
+        """``os.lstat``, except that a symlink into the cache gives the object's stat; None when
+        nothing is there."""
+        try:
+            st = os.lstat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+        if statmod.S_ISLNK(st.st_mode):
+            return self._cache_link_target(path) or st
+        return st
 
-def cache_link_target(path: str, link_prefix: str | None) -> os.stat_result | None:
-    if link_prefix is None:
-        return None
-    target = os.readlink(path)
-    if not target.startswith(link_prefix) or oid_from_key(target[len(link_prefix) :]) is None:
-        return None
-    try:
-        st = os.stat(target)
-    except OSError:
-        return None
-    return st if statmod.S_ISREG(st.st_mode) else None
+    def observe(self, rel: str, path: str) -> Observed:
+        """What is at ``path`` (repo-relative ``rel``), hashing only what the stat cache cannot
+        vouch for."""
+        st = self.lstat(path)
+        if st is None:
+            return Observed(ABSENT)
+        if statmod.S_ISREG(st.st_mode):
+            return Observed(FILE, oid=self.file_oid(rel, path, st))
+        if statmod.S_ISDIR(st.st_mode):
+            scan = self.scan(path)
+            return Observed(DIR, scan=scan, oids=self.folder_oids(rel, path, scan.files))
+        return Observed(OTHER)
 
+    def file_oid(self, rel: str, path: str, st: os.stat_result | FileStat) -> str:
+        oids, unknown = self.known_oids(rel, {"": st})
+        if unknown:
+            oid, _ = hash_file(path)
+            self.state.record_file(rel, stat_key(st), oid)
+            return oid
+        return oids[""]
 
-def lstat_through_cache_link(path: str, cache_root: str) -> os.stat_result:
-    """``os.lstat``, except that a symlink into the cache gives the object's stat."""
-    st = os.lstat(path)
-    if statmod.S_ISLNK(st.st_mode):
-        return cache_link_target(path, os.path.join(cache_root, "")) or st
-    return st
+    def folder_oids(self, rel: str, folder: str, files: dict[str, FileStat]) -> dict[str, str]:
+        """The oid of every file (files that vanish meanwhile are left out)."""
+        oids, unknown = self.known_oids(rel, files)
+        if self.progress is not None and oids:
+            self.progress(len(oids))
+        for name in unknown:
+            try:
+                oid, _ = hash_file(os.path.join(folder, name))
+            except FileNotFoundError:
+                continue
+            oids[name] = oid
+            self.state.record_file(f"{rel}/{name}", stat_key(files[name]), oid)
+            if self.progress is not None:
+                self.progress(1)
+        return oids
+
+    def known_oids(
+        self, rel: str, files: dict[str, FileStat] | dict[str, os.stat_result]
+    ) -> tuple[dict[str, str], list[str]]:
+        """Split files into (oids the stat cache vouches for, names that need hashing)."""
+        records = self.state.files_under(rel)
+        known: dict[str, str] = {}
+        unknown: list[str] = []
+        prefix = f"{rel}/"
+        for name, st in files.items():
+            record = records.get(prefix + name if name else rel)
+            if record is not None and trusted(record, st):
+                known[name] = record[3]
+            else:
+                unknown.append(name)
+        return known, unknown
+
+    def scan(self, folder: str) -> Scan:
+        """Walk ``folder`` with ``os.scandir``, never following symlinks (except into the
+        cache, see the module docstring)."""
+        scan = Scan()
+        stack = [("", folder)]
+        while stack:
+            prefix, path = stack.pop()
+            with os.scandir(path) as entries:
+                for entry in entries:
+                    self._scan_entry(scan, stack, prefix + entry.name, entry)
+        return scan
+
+    def _scan_entry(self, scan: Scan, stack: list, rel: str, entry: os.DirEntry) -> None:
+        if entry.is_dir(follow_symlinks=False):
+            if name_problem(entry.name) is not None:
+                scan.unsafe.append(rel)
+            else:
+                stack.append((rel + "/", entry.path))
+            return
+        st = entry.stat(follow_symlinks=False)
+        if statmod.S_ISREG(st.st_mode):
+            if name_problem(entry.name) is not None:
+                scan.unsafe.append(rel)
+            else:
+                scan.files[rel] = FileStat(st.st_ino, st.st_mtime_ns, st.st_size, st.st_mode)
+        elif statmod.S_ISLNK(st.st_mode):
+            target = self._cache_link_target(entry.path)
+            if target is not None:
+                scan.files[rel] = file_stat(target)
+            else:
+                scan.symlinks.append(rel)
+        else:
+            scan.special.append(rel)
+
+    def _cache_link_target(self, path: str) -> os.stat_result | None:
+        target = os.readlink(path)
+        if not target.startswith(self.link_prefix):
+            return None
+        if oid_from_key(target[len(self.link_prefix) :]) is None:
+            return None
+        try:
+            st = os.stat(target)
+        except OSError:
+            return None
+        return st if statmod.S_ISREG(st.st_mode) else None
 
 
 def require_trackable(scan: Scan, folder_label: str) -> None:
@@ -130,73 +222,15 @@ def require_trackable(scan: Scan, folder_label: str) -> None:
             )
 
 
-def known_oids(
-    state: StateDB, target_rel: str, files: dict[str, os.stat_result]
-) -> tuple[dict[str, str], list[str]]:
-    """Split files into (oids the stat cache vouches for, paths that need hashing)."""
-    records = state.files_under(target_rel)
-    known: dict[str, str] = {}
-    unknown: list[str] = []
-    prefix = f"{target_rel}/"
-    for rel, st in files.items():
-        record = records.get(prefix + rel if rel else target_rel)
-        if record is not None and trusted(record, st):
-            known[rel] = record[3]
-        else:
-            unknown.append(rel)
-    return known, unknown
-
-
-def hash_folder_files(
-    state: StateDB,
-    target_rel: str,
-    folder: str,
-    files: dict[str, os.stat_result],
-    progress: FileProgress | None = None,
-) -> dict[str, str]:
-    """The oid of every file, hashing only what the stat cache cannot vouch for."""
-    oids, unknown = known_oids(state, target_rel, files)
-    if progress is not None and oids:
-        progress(len(oids))
-    for rel in unknown:
-        try:
-            oid, _ = hash_file(os.path.join(folder, rel))
-        except FileNotFoundError:
-            continue
-        oids[rel] = oid
-        state.record_file(f"{target_rel}/{rel}", stat_key(files[rel]), oid)
-        if progress is not None:
-            progress(1)
-    return oids
-
-
-def hash_single_file(state: StateDB, target_rel: str, path: str, st: os.stat_result) -> str:
-    oids, unknown = known_oids(state, target_rel, {"": st})
-    if unknown:
-        oid, _ = hash_file(path)
-        state.record_file(target_rel, stat_key(st), oid)
-        return oid
-    return oids[""]
-
-
-def tree_from_files(files: dict[str, os.stat_result], oids: dict[str, str]) -> Tree:
+def tree_from_files(files: dict[str, FileStat], oids: dict[str, str]) -> Tree:
     return build_tree(
         TreeEntry(rel, oids[rel], st.st_size, bool(st.st_mode & statmod.S_IXUSR))
         for rel, st in files.items()
+        if rel in oids
     )
 
 
-def workspace_tree_oid(files: dict[str, os.stat_result], oids: dict[str, str]) -> str:
-    """The oid ``tree_from_files`` would give, skipping its validation: scanned names are safe
-    already (UTF-8 preserves code point order, so sorting the str paths sorts their bytes)."""
-    entries = [
-        TreeEntry(rel, oids[rel], st.st_size, bool(st.st_mode & statmod.S_IXUSR))
-        for rel, st in sorted(files.items())
-    ]
-    return hash_bytes(encode_tree(Tree(entries)))
-
-
-def compare(tree: Tree, files: dict[str, os.stat_result], oids: dict[str, str]) -> Changes:
+def compare(tree: Tree, files: dict[str, FileStat], oids: dict[str, str]) -> Changes:
     """What the workspace changed relative to ``tree`` (modified includes the executable bit)."""
     changes = Changes()
     expected = tree.by_path()

@@ -11,8 +11,8 @@ import pytest
 import xxhash
 import yaml
 
-from dvcish.cache import SMALL_FILE
 from dvcish.pointer import load_pointer
+from dvcish.storage.verified import SMALL_FILE
 from dvcish.tree import parse_tree
 from tests import helpers
 from tests.helpers import (

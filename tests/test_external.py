@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from dvcish import external
-from dvcish.checkout import checkout
+from dvcish.commands import external
+from dvcish.commands.checkout import checkout
 from dvcish.hashing import hash_bytes
 from dvcish.repo import open_repo
 from dvcish.targets import all_tracked
@@ -356,5 +356,5 @@ def test_fetch_imports_reports_each_unreachable_import(source, dst, tmp_path, mo
     summary = external.fetch_imports(repo, all_tracked(repo))
     repo.close()
     assert summary.transferred == 0
-    assert [line.split(":")[0] for line in summary.failed] == ["data", "model.bin"]
-    assert all("folder does not exist" in line for line in summary.failed)
+    assert [failure.path for failure in summary.failed] == ["data", "model.bin"]
+    assert all("folder does not exist" in failure.message for failure in summary.failed)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from dvcish import gc
+from dvcish.commands import gc
 from dvcish.history import Selection
 from dvcish.lock import RepoLock
 from dvcish.repo import open_repo

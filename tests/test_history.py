@@ -18,6 +18,7 @@ from dvcish.errors import DvcishError
 from dvcish.history import Selection, collect, git_prefix
 from dvcish.pointer import load_pointer
 from dvcish.repo import open_repo
+from dvcish.tree import load_tree
 from tests import helpers
 from tests.helpers import age, assert_one_error, git, git_init, run_cli, run_dvcish, write_files
 
@@ -37,7 +38,7 @@ class Versions:
         repo = open_repo(str(self.root))
         tree = self.v1_data if rev == "v1" else self.v2_data
         found = {tree, load_pointer(str(self.root / "model.bin.dvcish")).oid}
-        found.update(entry.oid for entry in repo.cache.load_tree(tree).entries)
+        found.update(entry.oid for entry in load_tree(repo.cache, tree).entries)
         return found
 
     def remote_has(self, oid: str) -> bool:
@@ -131,7 +132,7 @@ def test_fetch_rev_with_a_target_inside_a_folder(versions, tmp_path, monkeypatch
     cache = open_repo(str(clone)).cache
     assert cache.exists(versions.v1_data)  # the tree came first
     assert cache.exists(load_pointer(str(versions.root / "model.bin.dvcish")).oid) is False
-    b_oid = {e.path: e.oid for e in cache.load_tree(versions.v1_data).entries}["sub/b.txt"]
+    b_oid = {e.path: e.oid for e in load_tree(cache, versions.v1_data).entries}["sub/b.txt"]
     assert cache.exists(b_oid)
     assert not (clone / "data").exists()  # fetch never touches the workspace
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dvcish import hooks
+from dvcish.commands import hooks
 from tests.helpers import (
     assert_one_error,
     git,

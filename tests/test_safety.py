@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import xxhash
 
-from dvcish.cache import SMALL_FILE, Cache, ChangedWhileAddingError
 from dvcish.pointer import Pointer, dump_pointer, load_pointer
+from dvcish.storage.cache import Cache, ChangedWhileAddingError
+from dvcish.storage.verified import SMALL_FILE
 from tests import helpers
 from tests.helpers import (
     assert_one_error,

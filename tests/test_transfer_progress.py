@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dvcish import transfer
+from dvcish.progress import Progress
 from dvcish.repo import open_repo
 from dvcish.storage.memory import MemoryStore
 from dvcish.targets import all_tracked
@@ -20,7 +21,7 @@ def test_push_and_fetch_count_objects_and_bytes(git_repo, monkeypatch):
     tracked = all_tracked(repo)
     objects: list[int] = []
     moved: list[int] = []
-    summary = transfer.push(repo, store, tracked, 4, objects.append, moved.append)
+    summary = transfer.push(repo.cache, store, tracked, 4, Progress(objects.append, moved.append))
     tree_size = len(store._objects[tracked[0].pointer.oid])
     assert summary.transferred == len(files) + 1 and not summary.failed
     assert sum(objects) == len(files) + 1
@@ -30,7 +31,9 @@ def test_push_and_fetch_count_objects_and_bytes(git_repo, monkeypatch):
         repo.cache.quarantine(oid)  # empty the cache: everything must come back
     objects.clear()
     moved.clear()
-    summary = transfer.fetch(repo, store, all_tracked(repo), 4, objects.append, moved.append)
+    summary = transfer.fetch(
+        repo.cache, store, all_tracked(repo), 4, Progress(objects.append, moved.append)
+    )
     assert summary.transferred == len(files) + 1 and not summary.failed  # the tree, then files
     assert sum(objects) == len(files)  # the bars follow the members, read after the tree
     assert sum(moved) == sum(len(data) for data in files.values())

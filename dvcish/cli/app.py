@@ -17,7 +17,7 @@ class DvcishGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except DvcishError as exc:
-            if output.VERBOSE:
+            if _verbose(ctx):
                 traceback.print_exc()
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(exc.exit_code) from None
@@ -25,7 +25,7 @@ class DvcishGroup(TyperGroup):
             typer.echo("error: interrupted; run the command again to finish", err=True)
             raise typer.Exit(130) from None
         except OSError as exc:
-            if output.VERBOSE:
+            if _verbose(ctx):
                 traceback.print_exc()
             where = f"{exc.filename}: " if exc.filename else ""
             typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
@@ -33,13 +33,18 @@ class DvcishGroup(TyperGroup):
         except Exception as exc:
             if type(exc).__module__.split(".")[0] in ("typer", "click"):
                 raise  # exits, usage errors and aborts are the framework's to report
-            if output.VERBOSE:
+            if _verbose(ctx):
                 traceback.print_exc()
             typer.echo(
                 f"error: internal error ({type(exc).__name__}: {exc}); rerun with -v and report it",
                 err=True,
             )
             raise typer.Exit(1) from None
+
+
+def _verbose(ctx) -> bool:
+    found = ctx.find_object(output.Output)
+    return found is not None and found.verbose
 
 
 def make_app(help_text: str) -> typer.Typer:
@@ -65,11 +70,11 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     verbose: bool = typer.Option(False, "-v", "--verbose", help="Show tracebacks on errors."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="Print nothing but errors."),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
     ),
 ) -> None:
-    output.VERBOSE = verbose
-    output.QUIET = quiet
+    ctx.obj = output.Output(quiet=quiet, verbose=verbose)

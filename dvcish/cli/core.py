@@ -9,7 +9,9 @@ import typer
 from dvcish.cli import output
 from dvcish.cli.app import app
 from dvcish.cli.context import repo_session
-from dvcish.cli.output import count, human_bytes, plural, say, warn
+from dvcish.cli.options import ALL_BRANCHES, ALL_COMMITS, ALL_TAGS, REVS, revision_selection
+from dvcish.cli.output import count, human_bytes, plural, say
+from dvcish.cli.render import exit_if, report_checkout
 from dvcish.errors import UsageError
 
 SHOW_FILES = 20
@@ -20,7 +22,7 @@ def init(
     no_scm: bool = typer.Option(False, "--no-scm", help="Allow a folder that is not in git."),
 ) -> None:
     """Create .dvcish/ here (config, cache).  Example: git init && dvcish init"""
-    from dvcish.init import init as do_init
+    from dvcish.commands.init import init as do_init
 
     repo = do_init(os.getcwd(), no_scm=no_scm)
     say(f"Initialized dvcish in {repo.dvcish_dir}")
@@ -33,9 +35,9 @@ def add(
     targets: list[str] = typer.Argument(..., help="Files or folders to track."),
 ) -> None:
     """Put files or folders under dvcish control.  Example: dvcish add data"""
-    from dvcish.add import add as do_add
+    from dvcish.commands.add import add as do_add
 
-    with repo_session(write=True) as repo, output.progress(None, "Adding") as advance:
+    with repo_session(write=True) as repo, output.progress("Adding") as advance:
         results = do_add(repo, targets, advance)
     to_git = []
     for result in results:
@@ -55,24 +57,25 @@ def status(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No output; exit 1 if not clean."),
     cloud: bool = typer.Option(False, "-c", "--cloud", help="Compare with a remote instead."),
     remote: str = typer.Option(None, "-r", "--remote", help="Remote name (with --cloud)."),
-    revs: list[str] = typer.Option(
-        None, "--rev", metavar="REV", help="With --cloud: also this revision's data (repeatable)."
-    ),
-    all_branches: bool = typer.Option(False, "-a", "--all-branches", help="With --cloud."),
-    all_tags: bool = typer.Option(False, "-T", "--all-tags", help="With --cloud."),
-    all_commits: bool = typer.Option(False, "-A", "--all-commits", help="With --cloud."),
+    revs: list[str] = REVS,
+    all_branches: bool = ALL_BRANCHES,
+    all_tags: bool = ALL_TAGS,
+    all_commits: bool = ALL_COMMITS,
 ) -> None:
-    """Show which tracked data differs from its pointer.  Example: dvcish status data"""
-    from dvcish.cli import transfer_cmds
+    """Show which tracked data differs from its pointer.  Example: dvcish status data
 
-    chosen = transfer_cmds.revision_selection(revs, all_branches, all_tags, all_commits)
+    With --cloud, compare with a remote instead; --rev/--all-* add those revisions' data.
+    """
+    chosen = revision_selection(revs, all_branches, all_tags, all_commits)
     if cloud:
-        transfer_cmds.cloud_status(targets or [], remote, as_json, quiet, chosen)
+        from dvcish.cli.transfer_cmds import cloud_status
+
+        cloud_status(targets or [], remote, as_json, quiet, chosen)
         return
     if chosen is not None:
         raise UsageError("--rev and --all-* need --cloud (the workspace has one version)")
-    from dvcish.status import UP_TO_DATE
-    from dvcish.status import status as do_status
+    from dvcish.commands.status import UP_TO_DATE
+    from dvcish.commands.status import status as do_status
 
     with repo_session(write=False) as repo:
         results = do_status(repo, targets or [])
@@ -125,33 +128,11 @@ def checkout(
     force: bool = typer.Option(False, "-f", "--force", help="Discard changes not in the cache."),
 ) -> None:
     """Make the workspace match the pointers.  Example: git checkout v1 && dvcish checkout"""
-    from dvcish.checkout import checkout as do_checkout
+    from dvcish.commands.checkout import checkout as do_checkout
 
-    with repo_session(write=True) as repo, output.progress(None, "Checking out") as advance:
+    with repo_session(write=True) as repo, output.progress("Checking out") as advance:
         results = do_checkout(repo, targets or [], force=force, progress=advance)
-    report_checkout(results)
-
-
-def report_checkout(results, hint: str = "run `dvcish pull`") -> None:
-    failed = False
-    for result in results:
-        if result.written or result.deleted:
-            say(
-                f"{result.rel}: {count(result.written)} written, {count(result.deleted)} deleted, "
-                f"{count(result.unchanged)} unchanged"
-            )
-        for path in result.missing[:SHOW_FILES]:
-            warn(f"error: {path}: missing from the cache; {hint}")
-        for path in result.corrupt[:SHOW_FILES]:
-            warn(f"error: {path}: cache object corrupt (quarantined); {hint}")
-        hidden = len(result.missing) + len(result.corrupt) - 2 * SHOW_FILES
-        if hidden > 0:
-            warn(f"error: ... and {count(hidden)} more missing or corrupt")
-        failed = failed or bool(result.missing or result.corrupt)
-    if failed:
-        raise typer.Exit(1)
-    if not any(result.written or result.deleted for result in results):
-        say("Workspace already matches the pointers.")
+    exit_if(report_checkout(results))
 
 
 @app.command()
@@ -160,21 +141,13 @@ def fsck(
     jobs: int = typer.Option(None, "-j", "--jobs", min=1, help="Parallel downloads (--remote)."),
 ) -> None:
     """Rehash every cache object and check every pointer's links.  Example: dvcish fsck"""
-    from dvcish import fsck as fsck_mod
+    from dvcish.commands import fsck as fsck_mod
 
-    with repo_session(write=False) as repo, output.progress(None, "Checking") as advance:
+    with repo_session(write=False) as repo, output.progress("Checking") as advance:
         if remote is None:
             report = fsck_mod.fsck(repo, advance)
         else:
-            from dvcish import remotes, targets, transfer
-
-            store = remotes.open_remote(repo, remote)
-            try:
-                tracked = targets.all_tracked(repo)
-                jobs = jobs or transfer.default_jobs()
-                report = fsck_mod.fsck_remote(repo, store, tracked, jobs, advance)
-            finally:
-                store.close()
+            report = fsck_mod.fsck_remote(repo, remote, jobs, advance)
     for problem in report.problems:
         typer.echo(problem)
     say(
@@ -193,7 +166,7 @@ def config_cmd(
     unset: bool = typer.Option(False, "--unset", help="Remove the key."),
 ) -> None:
     """Read or write a setting.  Example: dvcish config cache.type hardlink,copy"""
-    from dvcish import settings
+    from dvcish.commands import settings
 
     with repo_session(write=value is not None or unset) as repo:
         shown = settings.config_command(repo, key, value, local=local, unset=unset)

@@ -15,13 +15,13 @@ REV = typer.Option(None, "--rev", help="Branch, tag or commit of the source (def
 JOBS = typer.Option(None, "-j", "--jobs", min=1, help="Parallel downloads (default 4x CPUs).")
 
 
-def _what(kind: str, nfiles: int, size: int) -> str:
-    files = plural(nfiles, "file") + ", " if kind == "dir" else ""
-    return f"{files}{human_bytes(size)}"
+def _what(delivered) -> str:
+    files = plural(delivered.nfiles, "file") + ", " if delivered.kind == "dir" else ""
+    return f"{files}{human_bytes(delivered.size)}"
 
 
-def _transfers(fetched: int, present: int) -> str:
-    return f"{count(fetched)} fetched, {count(present)} already in cache"
+def _transfers(delivered) -> str:
+    return f"{count(delivered.fetched)} fetched, {count(delivered.present)} already in cache"
 
 
 @app.command()
@@ -34,13 +34,13 @@ def get(
     remote: str = typer.Option(None, "-r", "--remote", help="The source's remote to read."),
 ) -> None:
     """Download tracked data of any dvcish repo.  Example: dvcish get ../repo data --rev v2 -o d2"""
-    from dvcish.external import get as do_get
+    from dvcish.commands.external import get as do_get
 
-    with output.progress(None, "Downloading") as advance:
-        result = do_get(url, path, out=out, rev=rev, remote=remote, jobs=jobs, progress=advance)
-    what = _what(result.kind, result.nfiles, result.size)
-    say(f"Wrote {os.path.relpath(result.out)} ({what}) from {url} at {result.sha[:12]}")
-    say(_transfers(result.fetched, result.present))
+    with output.transfer_progress("Downloading", "Downloaded") as progress:
+        result = do_get(url, path, out=out, rev=rev, remote=remote, jobs=jobs, progress=progress)
+    done = result.delivered
+    say(f"Wrote {os.path.relpath(result.out)} ({_what(done)}) from {url} at {done.sha[:12]}")
+    say(_transfers(done))
 
 
 @app.command("import")
@@ -52,13 +52,16 @@ def import_cmd(
     jobs: int = JOBS,
 ) -> None:
     """Bring in another repo's data, pinned.  Example: dvcish import ../ds images --rev v1"""
-    from dvcish.external import import_
+    from dvcish.commands.external import import_
 
-    with repo_session(write=True) as repo, output.progress(None, "Importing") as advance:
-        result = import_(repo, url, path, out=out, rev=rev, jobs=jobs, progress=advance)
-    what = _what(result.kind, result.nfiles, result.size)
-    say(f"Imported {result.rel} ({what}) from {url} at {result.sha[:12]}")
-    say(_transfers(result.fetched, result.present))
+    with (
+        repo_session(write=True) as repo,
+        output.transfer_progress("Importing", "Downloaded") as progress,
+    ):
+        result = import_(repo, url, path, out=out, rev=rev, jobs=jobs, progress=progress)
+    done = result.delivered
+    say(f"Imported {result.rel} ({_what(done)}) from {url} at {done.sha[:12]}")
+    say(_transfers(done))
     to_git = [os.path.relpath(result.pointer_file)]
     if result.gitignore:
         to_git.append(os.path.relpath(result.gitignore))
@@ -72,16 +75,19 @@ def update(
     jobs: int = JOBS,
 ) -> None:
     """Move an import to a new commit of its source.  Example: dvcish update images --rev v2"""
-    from dvcish.external import update as do_update
+    from dvcish.commands.external import update as do_update
 
-    with repo_session(write=True) as repo, output.progress(None, "Updating") as advance:
-        result = do_update(repo, target, rev=rev, jobs=jobs, progress=advance)
+    with (
+        repo_session(write=True) as repo,
+        output.transfer_progress("Updating", "Downloaded") as progress,
+    ):
+        result = do_update(repo, target, rev=rev, jobs=jobs, progress=progress)
+    done = result.delivered
     if not result.changed:
-        say(f"{result.rel} is already at {result.sha[:12]}")
+        say(f"{result.rel} is already at {done.sha[:12]}")
         return
-    what = _what(result.kind, result.nfiles, result.size)
-    say(f"Updated {result.rel} to {result.sha[:12]} ({what})")
-    say(_transfers(result.fetched, result.present))
+    say(f"Updated {result.rel} to {done.sha[:12]} ({_what(done)})")
+    say(_transfers(done))
     pointer_file = os.path.relpath(result.pointer_file)
     say(f"\nTo track the change with git, run:\n\n    git add {pointer_file}")
 
@@ -91,7 +97,7 @@ def install(
     uninstall: bool = typer.Option(False, "--uninstall", help="Remove the hooks dvcish wrote."),
 ) -> None:
     """Add git hooks that run checkout, push and status.  Example: dvcish install"""
-    from dvcish import hooks
+    from dvcish.commands import hooks
 
     with repo_session(write=False) as repo:
         result = hooks.uninstall(repo.root) if uninstall else hooks.install(repo.root)

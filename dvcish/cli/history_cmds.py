@@ -9,11 +9,10 @@ import typer
 from dvcish.cli import output
 from dvcish.cli.app import app
 from dvcish.cli.context import repo_session
+from dvcish.cli.options import ALL_BRANCHES, ALL_COMMITS, ALL_TAGS, JSON, REVS, selection
 from dvcish.cli.output import count, human_bytes, plural, say
-from dvcish.cli.transfer_cmds import ALL_BRANCHES, ALL_COMMITS, ALL_TAGS, REVS, selection
 from dvcish.errors import DvcishError, UsageError
 
-JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
 SHOW_AT_MOST = 50
 
 
@@ -27,11 +26,11 @@ def diff(
     as_json: bool = JSON,
 ) -> None:
     """Show data files added, modified or deleted.  Example: dvcish diff v1 main data"""
-    from dvcish import diff as core
+    from dvcish.commands import diff as core
 
     with repo_session(write=False) as repo:
         revs, targets = core.split_args(repo, args or [])
-        with output.progress(None, "Hashing") as advance:
+        with output.progress("Hashing") as advance:
             result = core.diff(repo, *revs[:2], targets=targets, progress=advance)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
@@ -62,7 +61,7 @@ def ls_cmd(
     as_json: bool = JSON,
 ) -> None:
     """List tracked data: kind, size, oid, path.  Example: dvcish ls ../other-repo --rev v1 -R"""
-    from dvcish import ls
+    from dvcish.commands import ls
 
     args = args or []
     if len(args) > 2:
@@ -102,8 +101,8 @@ def gc(
     The workspace's data is always kept; the flags add revisions whose data is kept too.
     Objects younger than gc.grace seconds (default 3600) are never removed.
     """
-    from dvcish import gc as core
     from dvcish import remotes
+    from dvcish.commands import gc as core
 
     chosen = selection(revs, all_branches, all_tags, all_commits, workspace)
     if not chosen:
@@ -149,7 +148,7 @@ def gc(
 
 
 def _show_plan(planned) -> None:
-    limit = None if output.VERBOSE else SHOW_AT_MOST
+    limit = None if output.current().verbose else SHOW_AT_MOST
     lines = [f"would remove {oid} ({human_bytes(size)})" for oid, size in planned.objects.items()]
     lines += [
         f"would remove temp file {os.path.relpath(path)} ({human_bytes(size)})"

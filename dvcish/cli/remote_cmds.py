@@ -18,7 +18,7 @@ def remote_add(
     local: bool = typer.Option(False, "--local", help="Write config.local (not committed)."),
 ) -> None:
     """Add a remote.  Example: dvcish remote add -d storage s3://my-bucket/data"""
-    from dvcish import remotes
+    from dvcish.commands import remote as remotes
 
     with repo_session(write=True) as repo:
         remotes.add_remote(repo, name, url, default=default, local=local)
@@ -34,7 +34,7 @@ def remote_modify(
     unset: bool = typer.Option(False, "--unset", help="Remove the option."),
 ) -> None:
     """Set an option.  Example: dvcish remote modify storage endpointurl http://127.0.0.1:9000"""
-    from dvcish import remotes
+    from dvcish.commands import remote as remotes
 
     with repo_session(write=True) as repo:
         remotes.modify_remote(repo, name, key, value, local=local, unset=unset)
@@ -46,7 +46,7 @@ def remote_list() -> None:
     from dvcish import remotes
 
     with repo_session(write=False) as repo:
-        infos = remotes.list_remotes(repo)
+        infos = remotes.list_remotes(repo.config)
     for info in infos:
         typer.echo(f"{'*' if info.is_default else ' '} {info.name}\t{info.url}")
 
@@ -54,7 +54,7 @@ def remote_list() -> None:
 @remote_app.command("remove")
 def remote_remove(name: str = typer.Argument(..., help="Remote name.")) -> None:
     """Remove a remote from both config files.  Example: dvcish remote remove old"""
-    from dvcish import remotes
+    from dvcish.commands import remote as remotes
 
     with repo_session(write=True) as repo:
         remotes.remove_remote(repo, name)
@@ -68,12 +68,13 @@ def remote_default(
 ) -> None:
     """Print or set the default remote.  Example: dvcish remote default storage"""
     from dvcish import remotes
+    from dvcish.commands import remote as remote_commands
 
     with repo_session(write=name is not None) as repo:
         if name is None:
-            current = remotes.default_remote(repo)
+            current = remotes.default_remote(repo.config)
             if current is None:
                 raise typer.Exit(1)
             typer.echo(current)
             return
-        remotes.set_default(repo, name, local=local)
+        remote_commands.set_default(repo, name, local=local)

@@ -1,22 +1,28 @@
 """The object-store interface and the one key layout every store uses.
 
-An object is an immutable blob named by its oid (XXH3-128 hex of its bytes). Every store keeps
-object ``oid`` under the key ``<oid[:2]>/<oid[2:]>`` below its root, the same layout as the
+An *object* is an immutable blob named by its *oid* (XXH3-128 hex of its bytes). Every store
+keeps object ``oid`` under the key ``<oid[:2]>/<oid[2:]>`` below its root, the same layout as the
 local cache, so a person can find and check any object by eye with ``xxh128sum``.
+
+What a store promises (``tests/storage/test_contract.py`` checks every store, the cache too):
+- ``put`` stores only bytes that hash to the oid; on a mismatch it raises CorruptObjectError and
+  stores nothing. A stored object is visible to ``exists``/``get``/``list`` after ``flush``.
+- ``get`` writes the bytes as stored, in order, or raises ObjectNotFoundError. It does not
+  verify: readers that need trust hash what they receive (``read_verified``,
+  ``verified.download_verified``).
+- ``missing`` answers for many oids at once in as few requests as fit; ``delete`` of an absent
+  oid is not an error; keys that are not objects (temp files, junk) are never listed.
 """
 
 from __future__ import annotations
 
 import abc
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import BinaryIO
 
 from dvcish.errors import CorruptObjectError
 from dvcish.hashing import hash_bytes, is_valid_oid
-
-# Called after each object moves, with the number of bytes it carried.
-ProgressCallback = Callable[[int], None]
 
 
 def object_key(oid: str) -> str:
@@ -33,32 +39,8 @@ def oid_from_key(key: str) -> str | None:
     return oid if is_valid_oid(oid) else None
 
 
-def read_verified(store: ObjectStore, oid: str) -> bytes:
-    """A small object's bytes (a tree), read into memory and checked against its oid.
-
-    Raises ObjectNotFoundError when the store lacks it, CorruptObjectError on a mismatch.
-    """
-    buffer = io.BytesIO()
-    store.get(oid, buffer)
-    data = buffer.getvalue()
-    actual = hash_bytes(data)
-    if actual != oid:
-        raise CorruptObjectError(
-            f"{store.description}: object {object_key(oid)} is corrupt (content hashes to "
-            f"{actual}); push it again from a good copy",
-            oid,
-            actual,
-        )
-    return data
-
-
 class ObjectStore(abc.ABC):
-    """Where objects live: a local folder, an S3 bucket, memory.
-
-    Implementations never trust the caller: ``put`` checks that the bytes hash to ``oid`` and
-    stores nothing when they do not. ``get`` writes bytes as stored; callers that need trust
-    (everything that downloads) verify the hash of what they received.
-    """
+    """Where objects live: a local folder, the cache, an S3 bucket, memory."""
 
     #: human-readable name used in messages ("remote 'origin' (s3://bucket/x)")
     description: str = "store"
@@ -80,7 +62,7 @@ class ObjectStore(abc.ABC):
 
     @abc.abstractmethod
     def put(self, oid: str, source_path: str) -> None:
-        """Store the file at ``source_path`` as ``oid``; atomic, and refused on a hash mismatch."""
+        """Store the file at ``source_path`` as ``oid``; refused on a hash mismatch."""
 
     @abc.abstractmethod
     def list(self) -> Iterator[str]:
@@ -90,11 +72,34 @@ class ObjectStore(abc.ABC):
     def delete(self, oids: Iterable[str]) -> None:
         """Remove these objects; an oid the store does not hold is not an error."""
 
+    @abc.abstractmethod
+    def url_of(self, oid: str) -> str:
+        """Where the object lives, for a person or another tool (a path or an s3:// URL)."""
+
+    def read_verified(self, oid: str) -> bytes:
+        """A small object's bytes (a tree), read into memory and checked against its oid.
+
+        Raises ObjectNotFoundError when the store lacks it, CorruptObjectError on a mismatch.
+        """
+        buffer = io.BytesIO()
+        self.get(oid, buffer)
+        data = buffer.getvalue()
+        actual = hash_bytes(data)
+        if actual != oid:
+            raise CorruptObjectError(
+                f"{self.description}: object {object_key(oid)} is corrupt (content hashes to "
+                f"{actual}); push it again from a good copy",
+                oid,
+                actual,
+            )
+        return data
+
     def check_readable(self) -> None:  # noqa: B027 - optional hook
         """Raise one clear DvcishError when the store cannot be read at all (before a fetch)."""
 
     def flush(self) -> None:  # noqa: B027 - optional hook
-        """Make every completed ``put`` durable; called before anything refers to the objects."""
+        """Make every completed ``put`` durable and visible; called before anything refers to
+        the objects (a tree after its members, a pointer after its tree)."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default has nothing to release."""

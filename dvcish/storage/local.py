@@ -8,8 +8,10 @@ from typing import BinaryIO
 
 from dvcish import fsutil
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
-from dvcish.hashing import CHUNK_SIZE, new_hasher
+from dvcish.hashing import CHUNK_SIZE
 from dvcish.storage.base import ObjectStore, oid_from_key
+from dvcish.storage.batch import DurableBatch
+from dvcish.storage.verified import copy_hashing
 
 # Asking about more oids than this lists the fan-out folders instead of one stat per oid.
 LIST_THRESHOLD = 512
@@ -18,18 +20,25 @@ LIST_THRESHOLD = 512
 class LocalStore(ObjectStore):
     """Objects as read-only files under ``root/ab/cdef...``.
 
-    ``put`` writes a temp file in the object's own folder and renames it into place, so an
-    interrupted writer never leaves a partial object under a final name. Durability is batched:
-    ``flush`` is one filesystem-wide barrier (syncfs) the transfer layer calls before it writes
-    anything that refers to the objects (tree objects, pointers).
+    ``put`` copies into a temp file in the object's own folder while hashing, and stages it in a
+    ``DurableBatch``: ``flush`` makes the bytes durable, renames them into place and makes the
+    names durable (the durability rule in storage/batch.py). An interrupted writer never leaves
+    a partial object under a final name.
     """
 
     def __init__(self, root: str, description: str | None = None):
         self.root = os.path.abspath(root)
         self.description = description or f"folder {self.root}"
+        self.batch = DurableBatch(self.root)
 
     def path_of(self, oid: str) -> str:
-        return os.path.join(self.root, oid[:2], oid[2:])
+        return f"{self.root}/{oid[:2]}/{oid[2:]}"
+
+    def folder_of(self, oid: str) -> str:
+        return f"{self.root}/{oid[:2]}"
+
+    def url_of(self, oid: str) -> str:
+        return self.path_of(oid)
 
     def check_readable(self) -> None:
         if not os.path.isdir(self.root):
@@ -38,18 +47,21 @@ class LocalStore(ObjectStore):
             )
 
     def exists(self, oid: str) -> bool:
-        return os.path.isfile(self.path_of(oid))
+        try:
+            os.stat(self.path_of(oid))
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        return True
 
     def missing(self, oids: Iterable[str]) -> set[str]:
         wanted = set(oids)
         if len(wanted) <= LIST_THRESHOLD:
             return {oid for oid in wanted if not self.exists(oid)}
-        prefixes = {oid[:2] for oid in wanted}
         present: set[str] = set()
-        for prefix in prefixes:
+        for prefix in {oid[:2] for oid in wanted}:
             try:
                 names = os.listdir(os.path.join(self.root, prefix))
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):
                 continue
             present.update(prefix + name for name in names)
         return wanted - present
@@ -69,25 +81,31 @@ class LocalStore(ObjectStore):
         return total
 
     def put(self, oid: str, source_path: str) -> None:
-        folder = f"{self.root}/{oid[:2]}"
-        tmp, dst = fsutil.create_temp(folder, fsutil.READ_ONLY_MODE)
+        tmp, dst = fsutil.create_temp(self.folder_of(oid), fsutil.READ_ONLY_MODE)
         try:
             try:
-                actual = _copy_hashing(source_path, dst)
+                src = os.open(source_path, os.O_RDONLY)
+                try:
+                    actual, _ = copy_hashing(src, dst, durable=True)
+                finally:
+                    os.close(src)
             finally:
                 os.close(dst)
             if actual != oid:
                 raise CorruptObjectError(
                     f"{source_path}: content does not hash to {oid}; nothing stored", oid
                 )
-            os.replace(tmp, f"{folder}/{oid[2:]}")
         except BaseException:
             fsutil.remove_quietly(tmp)
             raise
+        self.batch.add(tmp, self.path_of(oid))
 
     def flush(self) -> None:
-        if os.path.isdir(self.root):
-            fsutil.sync_filesystem(self.root)
+        self.batch.commit()
+
+    def discard(self) -> None:
+        """Drop what was put but not yet flushed (a failed command leaves no temp files)."""
+        self.batch.discard()
 
     def list(self) -> Iterator[str]:
         try:
@@ -109,23 +127,3 @@ class LocalStore(ObjectStore):
     def delete(self, oids: Iterable[str]) -> None:
         for oid in oids:
             fsutil.remove_quietly(self.path_of(oid))
-
-
-def _copy_hashing(source_path: str, dst: int) -> str:
-    """Copy a file into an open descriptor; return the hash of exactly the bytes written."""
-    hasher = new_hasher()
-    src = os.open(source_path, os.O_RDONLY)
-    size = flushed = 0
-    try:
-        while chunk := os.read(src, CHUNK_SIZE):
-            hasher.update(chunk)
-            fsutil.write_all(dst, chunk)
-            size += len(chunk)
-            if size - flushed >= fsutil.WRITEBACK_STEP:  # let the disk start on it now
-                fsutil.start_writeback(dst, flushed, size - flushed)
-                flushed = size
-    finally:
-        os.close(src)
-    if flushed:
-        fsutil.start_writeback(dst, flushed, 0)
-    return hasher.hexdigest()

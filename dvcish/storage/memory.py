@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 from dvcish.errors import CorruptObjectError, ObjectNotFoundError
 from dvcish.hashing import hash_bytes
-from dvcish.storage.base import ObjectStore
+from dvcish.storage.base import ObjectStore, object_key
 
 
 class MemoryStore(ObjectStore):
@@ -48,6 +48,9 @@ class MemoryStore(ObjectStore):
         with self._lock:
             for oid in oids:
                 self._objects.pop(oid, None)
+
+    def url_of(self, oid: str) -> str:
+        return f"memory://{object_key(oid)}"
 
     def corrupt(self, oid: str, data: bytes) -> None:
         """Replace an object's bytes without checking them (tests of download verification)."""

@@ -25,7 +25,7 @@ from botocore import exceptions as bx
 from botocore.config import Config
 
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
-from dvcish.hashing import CHUNK_SIZE, hash_bytes, new_hasher
+from dvcish.hashing import CHUNK_SIZE, hash_bytes, hash_fd, new_hasher
 from dvcish.storage.base import ObjectStore, object_key, oid_from_key
 from dvcish.storage.s3_options import S3Options
 
@@ -98,8 +98,8 @@ class S3Store(ObjectStore):
     def __repr__(self) -> str:
         return f"S3Store({self.description!r})"
 
-    def check_usable(self) -> None:
-        """One cheap listing; raises a DvcishError when the bucket cannot be used."""
+    def check_readable(self) -> None:
+        """One cheap listing; raises a DvcishError naming the bucket when it cannot be read."""
         with self._errors("checking the bucket"):
             self.client().list_objects_v2(Bucket=self.bucket, Prefix=self._root, MaxKeys=1)
 
@@ -171,7 +171,7 @@ class S3Store(ObjectStore):
                         Bucket=self.bucket, Key=self.key_of(oid), Body=data, **_md5(data), **extra
                     )
                 return
-            _check_hash(_hash_stream(src), oid, source_path)  # refuse before sending anything
+            _check_hash(hash_fd(src.fileno())[0], oid, source_path)  # refuse before sending
             src.seek(0)
             self._put_multipart(oid, src, size, source_path, extra)
 
@@ -188,6 +188,9 @@ class S3Store(ObjectStore):
             client, self._client = self._client, None
         if client is not None:
             client.close()
+
+    def url_of(self, oid: str) -> str:
+        return f"s3://{self.bucket}/{self.key_of(oid)}"
 
     def key_of(self, oid: str) -> str:
         return self._root + object_key(oid)
@@ -383,13 +386,6 @@ def _md5(data: bytes) -> dict[str, str]:
     return {
         "ContentMD5": base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
     }
-
-
-def _hash_stream(src: BinaryIO) -> str:
-    hasher = new_hasher()
-    while chunk := src.read(CHUNK_SIZE):
-        hasher.update(chunk)
-    return hasher.hexdigest()
 
 
 def _check_hash(actual: str, oid: str, source_path: str, why: str = "") -> None:

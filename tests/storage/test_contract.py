@@ -19,6 +19,7 @@ from dvcish.errors import CorruptObjectError, ObjectNotFoundError
 from dvcish.fsutil import TEMP_PREFIX
 from dvcish.hashing import hash_bytes
 from dvcish.storage.base import ObjectStore, object_key
+from dvcish.storage.cache import Cache
 from dvcish.storage.local import LocalStore
 from dvcish.storage.memory import MemoryStore
 
@@ -49,6 +50,16 @@ def local_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     return Backend(LocalStore(str(root)), add_junk)
 
 
+def cache_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+    root = tmp_path / "cache"
+
+    def add_junk(key: str, data: bytes) -> None:
+        (root / key).parent.mkdir(parents=True, exist_ok=True)
+        (root / key).write_bytes(data)
+
+    return Backend(Cache(str(root)), add_junk)
+
+
 def s3_backend(server_fixture: str) -> Callable[[pytest.FixtureRequest, Path], Backend]:
     def make(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
         from dvcish.storage.s3 import S3Options, S3Store
@@ -69,6 +80,7 @@ def s3_backend(server_fixture: str) -> Callable[[pytest.FixtureRequest, Path], B
 BACKENDS = {
     "memory": memory_backend,
     "local": local_backend,
+    "cache": cache_backend,
     "s3-moto": s3_backend("moto_server"),
     "s3-rclone": s3_backend("rclone_server"),
 }
@@ -104,6 +116,7 @@ class Blobs:
         files = [self.file(data) for data in contents]
         with ThreadPoolExecutor(max_workers=16) as pool:
             list(pool.map(lambda f: store.put(*f), files))
+        store.flush()  # a put is visible after flush at the latest
         return [oid for oid, _ in files]
 
 
@@ -149,8 +162,24 @@ def test_put_then_exists_get_and_list(store: ObjectStore, blobs: Blobs) -> None:
         assert read(store, oid) == blobs.data[oid]
     assert sorted(store.list()) == sorted(oids)
     store.put(*blobs.file(b"hello\n"))  # putting an object again is harmless
-    assert read(store, oids[0]) == b"hello\n"
     store.flush()
+    assert read(store, oids[0]) == b"hello\n"
+    assert object_key(oids[0]) in store.url_of(oids[0])
+
+
+def test_read_verified_checks_the_bytes(backend: Backend, blobs: Blobs) -> None:
+    store = backend.store
+    good, bad = blobs.put(store, b"a tree, say", b"bytes that will rot")
+    assert store.read_verified(good) == b"a tree, say"
+    [absent] = absent_oids(1)
+    with pytest.raises(ObjectNotFoundError):
+        store.read_verified(absent)
+    if backend.add_junk is None:
+        return
+    backend.add_junk(object_key(bad), b"rotten")
+    with pytest.raises(CorruptObjectError) as excinfo:
+        store.read_verified(bad)
+    assert excinfo.value.oid == bad and excinfo.value.actual == hash_bytes(b"rotten")
 
 
 def test_put_refuses_content_that_does_not_hash_to_the_oid(
@@ -161,6 +190,7 @@ def test_put_refuses_content_that_does_not_hash_to_the_oid(
     with pytest.raises(CorruptObjectError) as excinfo:
         store.put(claimed, path)
     assert excinfo.value.oid == claimed
+    store.flush()
     assert not store.exists(claimed)
     assert list(store.list()) == []
 
@@ -176,6 +206,7 @@ def test_large_object_with_the_wrong_oid_stores_nothing(store: ObjectStore, blob
     _, path = blobs.file(b"\x01" * (11 * MiB))
     with pytest.raises(CorruptObjectError):
         store.put(claimed, path)
+    store.flush()
     assert not store.exists(claimed)
     assert list(store.list()) == []
 

@@ -50,7 +50,7 @@ def every_operation(store: S3Store, tmp_path: Path) -> list[str]:
     source.write_bytes(b"payload")
     many = [hash_bytes(b"%d" % i) for i in range(100)]
     return [
-        error_of(store.check_usable),
+        error_of(store.check_readable),
         error_of(store.put, OID, str(source)),
         error_of(store.get, OID, io.BytesIO()),
         error_of(store.missing, [OID]),
@@ -115,7 +115,7 @@ def test_bucket_does_not_exist(
     settings = request.getfixturevalue(server_fixture).new_bucket()
     settings["url"] = "s3://dvcish-no-such-bucket/store"
     store = make_store(settings)
-    message = error_of(store.check_usable)
+    message = error_of(store.check_readable)
     assert "bucket 'dvcish-no-such-bucket' does not exist" in message
     assert "does not exist" in error_of(store.put, OID, str(_write(tmp_path, b"payload")))
     assert "does not exist" in error_of(lambda: list(store.list()))
@@ -134,7 +134,7 @@ def test_wrong_secret_is_access_denied(rclone_server, tmp_path: Path) -> None:
 def test_unknown_access_key_is_access_denied(rclone_server) -> None:
     settings = rclone_server.new_bucket()
     store = make_store({**settings, "access_key_id": "nobody-at-all", "secret_access_key": SECRET})
-    message = error_of(store.check_usable)
+    message = error_of(store.check_readable)
     assert "access denied (InvalidAccessKeyId)" in message
     assert "check access_key_id/secret_access_key" in message
 
@@ -145,7 +145,7 @@ def test_unreachable_endpoint(closed_port: int, tmp_path: Path) -> None:
         {"url": "s3://bucket/x", "endpointurl": endpoint, "access_key_id": "key",
          "secret_access_key": SECRET, "session_token": TOKEN, "connect_timeout": "1"}
     )  # fmt: skip
-    message = error_of(store.check_usable)
+    message = error_of(store.check_readable)
     assert f"cannot reach {endpoint}" in message
     assert "check endpointurl" in message
 
@@ -163,7 +163,7 @@ def test_no_credentials_fails_fast(
     monkeypatch.setenv("AWS_METADATA_SERVICE_NUM_ATTEMPTS", "5")
     store = make_store({"url": "s3://bucket/x", "endpointurl": moto_server.endpoint_url})
     started = time.monotonic()
-    message = error_of(store.check_usable)
+    message = error_of(store.check_readable)
     assert time.monotonic() - started < 10, "the credential lookup hung"
     assert "no credentials found" in message
 
@@ -172,7 +172,7 @@ def test_unknown_profile(moto_server) -> None:
     store = make_store(
         {"url": "s3://bucket/x", "endpointurl": moto_server.endpoint_url, "profile": "nobody"}
     )
-    assert "AWS profile 'nobody' not found" in error_of(store.check_usable)
+    assert "AWS profile 'nobody' not found" in error_of(store.check_readable)
 
 
 def test_throttling_is_retried_then_reported(throttling_endpoint: str) -> None:
@@ -181,7 +181,7 @@ def test_throttling_is_retried_then_reported(throttling_endpoint: str) -> None:
         {"url": "s3://bucket/x", "endpointurl": throttling_endpoint, "access_key_id": "key",
          "secret_access_key": SECRET}
     )  # fmt: skip
-    message = error_of(store.check_usable)
+    message = error_of(store.check_readable)
     assert "server error SlowDown (retried)" in message
     assert _SlowDown.requests == 3  # botocore "standard" mode: three attempts
 

@@ -22,13 +22,13 @@ from dvcish import history
 from dvcish.config import Config, ConfigFile
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
 from dvcish.git import Git, clone
-from dvcish.hashing import hash_bytes
 from dvcish.pointer import Pointer
-from dvcish.remotes import store_for_url
+from dvcish.remotes import open_configured
 from dvcish.repo import DVCISH_DIR, Repo, find_root
-from dvcish.storage.base import ObjectStore, read_verified
+from dvcish.storage.base import ObjectStore
+from dvcish.storage.local import LocalStore
 from dvcish.targets import all_tracked
-from dvcish.tree import Tree, parse_tree
+from dvcish.tree import Tree, load_tree
 
 TreeReader = Callable[[str, str], Tree]  # (data path, tree oid) -> tree
 
@@ -78,7 +78,7 @@ def ls_here(repo: Repo, path: str | None, rev: str | None, recursive: bool) -> l
         where = rev
     remote = _RemoteTrees(repo.config, repo.root)
     try:
-        return _list(pointers, rel, recursive, _tree_reader([repo.cache.path_of], remote), where)
+        return _list(pointers, rel, recursive, _tree_reader([repo.cache], remote), where)
     finally:
         remote.close()
 
@@ -98,11 +98,11 @@ def ls_url(
             pointers = _by_data_path(git.pointers_at("HEAD"), rev or "HEAD")
             raw_config = git.read_file_at("HEAD", f"{DVCISH_DIR}/config") if recursive else None
         local = os.path.isdir(url)
-        caches = [_other_cache(url)] if local else []
+        other = _other_cache(url) if local else None
         config = _config_from_bytes(raw_config, f"{url}: {DVCISH_DIR}/config")
         remote = _RemoteTrees(config, url if local else dest)
         try:
-            reader = _tree_reader([c for c in caches if c is not None], remote)
+            reader = _tree_reader([other] if other is not None else [], remote)
             return _list(pointers, rel, recursive, reader, f"{url} at {rev or 'HEAD'}")
         finally:
             remote.close()
@@ -143,18 +143,15 @@ def _files(data_path: str, tree: Tree, inside: str) -> list[Entry]:
     ]
 
 
-def _tree_reader(caches: list[Callable[[str], str]], remote: _RemoteTrees) -> TreeReader:
-    """Read trees from the first cache holding them, else download them from the remote."""
+def _tree_reader(caches: list[ObjectStore], remote: _RemoteTrees) -> TreeReader:
+    """Read trees from the first cache holding them intact, else from the remote."""
 
     def read(data_path: str, oid: str) -> Tree:
-        for path_of in caches:
+        for cache in caches:
             try:
-                with open(path_of(oid), "rb") as handle:
-                    data = handle.read()
-            except FileNotFoundError:
+                return load_tree(cache, oid)
+            except (ObjectNotFoundError, CorruptObjectError):
                 continue
-            if hash_bytes(data) == oid:
-                return parse_tree(data, f"tree {oid}")
         return remote.read(data_path, oid)
 
     return read
@@ -171,7 +168,7 @@ class _RemoteTrees:
     def read(self, data_path: str, oid: str) -> Tree:
         store = self._open(data_path, oid)
         try:
-            data = read_verified(store, oid)
+            return load_tree(store, oid)
         except ObjectNotFoundError:
             raise DvcishError(
                 f"{data_path}: tree {oid} is neither in a cache nor on {store.description}; "
@@ -182,23 +179,15 @@ class _RemoteTrees:
                 f"{store.description}: tree {oid} of {data_path} is corrupt (content hashes to "
                 f"{exc.actual}); push it again from a good copy"
             ) from None
-        return parse_tree(data, f"tree {oid} from {store.description}")
 
     def _open(self, data_path: str, oid: str) -> ObjectStore:
         if self.store is None:
-            name = self.config.get("core.remote")
-            if not name:
+            if not self.config.get("core.remote"):
                 raise DvcishError(
                     f"{data_path}: tree {oid} is not in the cache and no default remote is "
                     "configured; run `dvcish fetch` or set `core.remote`"
                 )
-            name = str(name)
-            if name not in self.config.remote_names():
-                raise DvcishError(
-                    f"core.remote names {name!r}, which is not configured; fix .dvcish/config"
-                )
-            settings = self.config.section(f"remote.{name}")
-            self.store = store_for_url(settings, name, self.base_dir)
+            self.store = open_configured(self.config, None, self.base_dir, data_path, True)
         return self.store
 
     def close(self) -> None:
@@ -207,15 +196,16 @@ class _RemoteTrees:
             self.store = None
 
 
-def _other_cache(url: str) -> Callable[[str], str] | None:
-    """The cache of another local dvcish repo, read without changing it."""
+def _other_cache(url: str) -> ObjectStore | None:
+    """The cache of another local dvcish repo, as a plain store: read, never changed."""
     dvcish_dir = os.path.join(url, DVCISH_DIR)
     if not os.path.isdir(dvcish_dir):
         return None
     try:
-        return Repo(os.path.abspath(url), Config.load(dvcish_dir)).cache.path_of
+        root = Repo(os.path.abspath(url), Config.load(dvcish_dir)).cache_dir()
     except DvcishError:
         return None
+    return LocalStore(root, f"cache of {url}")
 
 
 def _config_from_bytes(data: bytes | None, origin: str) -> Config:

@@ -15,14 +15,8 @@ from dvcish.errors import DvcishError
 from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
-from dvcish.tree import Tree, TreeEntry
-from dvcish.workspace import (
-    FileProgress,
-    hash_folder_files,
-    hash_single_file,
-    lstat_through_cache_link,
-    scan_folder,
-)
+from dvcish.tree import Tree, TreeEntry, load_tree, members
+from dvcish.workspace import ABSENT, DIR, FILE, FileProgress, Observed, WorkspaceReader
 
 SHOW_AT_MOST = 5
 
@@ -55,8 +49,11 @@ def checkout(
     progress: FileProgress | None = None,
     tracked_list: list[Tracked] | None = None,
 ) -> list[CheckoutResult]:
-    tracked_items = tracked_list if tracked_list is not None else resolve(repo, targets)
-    plans = [plan_target(repo, tracked) for tracked in tracked_items]
+    if tracked_list is None:
+        tracked_list = resolve(repo, targets, allow_inside=True)
+    tracked_items = tracked_list
+    reader = WorkspaceReader(repo.state, repo.cache.root)
+    plans = [plan_target(repo, reader, tracked) for tracked in tracked_items]
     if not force:
         refuse_losses(repo, plans)
     materializer = Materializer(repo.cache, repo.state, repo.config.link_types(), current_umask())
@@ -66,50 +63,51 @@ def checkout(
         repo.state.commit()
 
 
-def plan_target(repo: Repo, tracked: Tracked) -> Plan:
+def plan_target(repo: Repo, reader: WorkspaceReader, tracked: Tracked) -> Plan:
     pointer = tracked.pointer
     if pointer.kind == "file":
         tree = Tree([TreeEntry("", pointer.oid, pointer.size, False)])
     elif repo.cache.exists(pointer.oid):
-        tree = repo.cache.load_tree(pointer.oid)
+        tree = load_tree(repo.cache, pointer.oid)
     else:
         return Plan(tracked, None)
     plan = Plan(tracked, tree)
     if tracked.subpath is not None:
-        _plan_subpath(repo, plan, tree, tracked.subpath)
+        _plan_subpath(reader, plan, tree, tracked.subpath)
         return plan
-    try:
-        st = lstat_through_cache_link(tracked.target, repo.cache.root)
-    except FileNotFoundError:
+    seen = reader.observe(tracked.rel, tracked.target)
+    wanted = DIR if pointer.kind == "dir" else FILE
+    if seen.kind == ABSENT:
         plan.writes = list(tree.entries)
-        return plan
-    wants_dir = pointer.kind == "dir"
-    if statmod.S_ISDIR(st.st_mode) and wants_dir:
-        _plan_folder(repo, plan, tree)
-    elif statmod.S_ISREG(st.st_mode) and not wants_dir:
-        oid = hash_single_file(repo.state, tracked.rel, tracked.target, st)
-        if oid == pointer.oid:
+    elif seen.kind == wanted == DIR:
+        _plan_folder(plan, tree, seen)
+    elif seen.kind == wanted == FILE:
+        if seen.oid == pointer.oid:
             plan.unchanged = 1
         else:
             plan.writes = list(tree.entries)
-            plan.at_risk[tracked.rel] = oid
+            plan.at_risk[tracked.rel] = seen.oid or ""
     else:
         plan.deletes.append("")
         plan.writes = list(tree.entries)
-        if statmod.S_ISREG(st.st_mode):
-            oid = hash_single_file(repo.state, tracked.rel, tracked.target, st)
-            plan.at_risk[tracked.rel] = oid
+        if seen.kind == FILE:
+            plan.at_risk[tracked.rel] = seen.oid or ""
+        elif seen.kind == DIR:
+            for rel, oid in seen.oids.items():
+                plan.at_risk[f"{tracked.rel}/{rel}"] = oid
+            for rel in seen.scan.untrackable if seen.scan else []:
+                plan.at_risk[f"{tracked.rel}/{rel}"] = ""
         else:
-            plan.at_risk[tracked.rel] = ""  # a folder or symlink where a file belongs
+            plan.at_risk[tracked.rel] = ""  # a symlink or special file where data belongs
     return plan
 
 
-def _plan_folder(repo: Repo, plan: Plan, tree: Tree) -> None:
+def _plan_folder(plan: Plan, tree: Tree, seen: Observed) -> None:
     tracked = plan.tracked
-    scan = scan_folder(tracked.target, repo.cache.root)
-    oids = hash_folder_files(repo.state, tracked.rel, tracked.target, scan.files)
+    assert seen.scan is not None
+    files, oids = seen.scan.files, seen.oids
     for entry in tree.entries:
-        st = scan.files.get(entry.path)
+        st = files.get(entry.path)
         if st is None:
             plan.writes.append(entry)
         elif oids.get(entry.path) != entry.oid:
@@ -120,26 +118,22 @@ def _plan_folder(repo: Repo, plan: Plan, tree: Tree) -> None:
         else:
             plan.unchanged += 1
     wanted = tree.by_path()
-    for rel in scan.files:
+    for rel in files:
         if rel not in wanted:
             plan.deletes.append(rel)
             plan.at_risk[f"{tracked.rel}/{rel}"] = oids.get(rel, "")
-    for rel in scan.symlinks + scan.special:
+    for rel in seen.scan.symlinks + seen.scan.special:
         plan.deletes.append(rel)
         plan.at_risk[f"{tracked.rel}/{rel}"] = ""
 
 
-def _plan_subpath(repo: Repo, plan: Plan, tree: Tree, subpath: str) -> None:
+def _plan_subpath(reader: WorkspaceReader, plan: Plan, tree: Tree, subpath: str) -> None:
     """Granular checkout: only the tree entries at or below ``subpath``; nothing else is touched."""
     tracked = plan.tracked
-    prefix = subpath.rstrip("/") + "/"
-    for entry in tree.entries:
-        if entry.path != subpath and not entry.path.startswith(prefix):
-            continue
+    for entry in members(tree, subpath):
         path = os.path.join(tracked.target, entry.path)
-        try:
-            st = os.lstat(path)
-        except (FileNotFoundError, NotADirectoryError):
+        st = reader.lstat(path)
+        if st is None:
             plan.writes.append(entry)
             continue
         rel = f"{tracked.rel}/{entry.path}"
@@ -148,7 +142,7 @@ def _plan_subpath(repo: Repo, plan: Plan, tree: Tree, subpath: str) -> None:
             plan.deletes.append(entry.path)
             plan.writes.append(entry)
             continue
-        oid = hash_single_file(repo.state, rel, path, st)
+        oid = reader.file_oid(rel, path, st)
         if oid == entry.oid:
             plan.unchanged += 1
         else:

@@ -10,10 +10,14 @@ from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
 from dvcish.hashing import hash_file
+from dvcish.remotes import open_remote
 from dvcish.repo import Repo
+from dvcish.sources import store_jobs
 from dvcish.storage.base import ObjectStore, object_key
-from dvcish.targets import Tracked, find_pointer_files, load_tracked
-from dvcish.transfer import HashingWriter, bounded_map, wanted_from_cache
+from dvcish.storage.verified import HashingWriter
+from dvcish.targets import Tracked, all_tracked, find_pointer_files, load_tracked
+from dvcish.transfer import bounded_map, wanted_from_cache
+from dvcish.tree import load_tree
 from dvcish.workspace import FileProgress
 
 
@@ -71,7 +75,7 @@ def _check_pointer(repo: Repo, pointer_file: str, corrupt: set[str], report: Fsc
     if pointer.kind != "dir":
         return
     try:
-        tree = repo.cache.load_tree(pointer.oid)
+        tree = load_tree(repo.cache, pointer.oid)
     except DvcishError as exc:
         report.problems.append(f"{rel}: {exc}")
         return
@@ -86,18 +90,28 @@ def _check_pointer(repo: Repo, pointer_file: str, corrupt: set[str], report: Fsc
 
 
 def fsck_remote(
+    repo: Repo, remote: str | None, jobs: int | None, progress: FileProgress | None = None
+) -> FsckReport:
+    """Re-hash what the remote holds for the workspace's pointers; report missing and corrupt
+    objects. Read-only on the remote: nothing is deleted or rewritten there."""
+    store = open_remote(repo, remote)
+    try:
+        return check_store(repo, store, all_tracked(repo), store_jobs(store, jobs), progress)
+    finally:
+        store.close()
+
+
+def check_store(
     repo: Repo,
     store: ObjectStore,
     tracked_list: list[Tracked],
     jobs: int,
     progress: FileProgress | None = None,
 ) -> FsckReport:
-    """Re-hash what the remote holds for these pointers; report missing and corrupt objects.
-
-    Read-only on the remote: nothing is deleted or rewritten there.
-    """
+    """Re-hash what ``store`` holds for these pointers."""
     wanted = wanted_from_cache(repo.cache, tracked_list)
-    report = FsckReport(pointers_checked=len(tracked_list), problems=list(wanted.problems))
+    problems = [failure.message for failure in wanted.problems()]
+    report = FsckReport(pointers_checked=len(tracked_list), problems=problems)
     labels = dict(wanted.files)
     labels.update({oid: f"tree of {oid}" for oid in wanted.trees})
     absent = store.missing(set(labels))
@@ -110,7 +124,7 @@ def fsck_remote(
             store.get(oid, sink)
         except DvcishError as exc:
             return str(exc)
-        actual = sink.hasher.hexdigest()
+        actual = sink.hexdigest()
         if actual != oid:
             return (
                 f"{store.description}: object {object_key(oid)} ({labels[oid]}) is corrupt "

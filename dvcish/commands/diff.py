@@ -11,7 +11,6 @@ unchanged files are never read again; a folder's files form a tree whose oid is 
 from __future__ import annotations
 
 import os
-import stat as statmod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -20,14 +19,8 @@ from dvcish.errors import DvcishError
 from dvcish.git import Git
 from dvcish.repo import Repo
 from dvcish.targets import all_tracked
-from dvcish.tree import tree_oid
-from dvcish.workspace import (
-    FileProgress,
-    hash_folder_files,
-    hash_single_file,
-    scan_folder,
-    tree_from_files,
-)
+from dvcish.tree import load_tree
+from dvcish.workspace import DIR, FILE, FileProgress, WorkspaceReader
 
 DEFAULT_REV = "HEAD"
 WORKSPACE = "workspace"
@@ -179,7 +172,7 @@ def _cached_tree(repo: Repo, rel: str, oid: str, rev: str) -> Callable[[], dict[
             raise DvcishError(
                 f"{rel}@{rev}: tree {oid} is not in the cache; run `dvcish fetch --rev {rev} {rel}`"
             )
-        return {entry.path: entry.oid for entry in repo.cache.load_tree(oid).entries}
+        return {entry.path: entry.oid for entry in load_tree(repo.cache, oid).entries}
 
     return files
 
@@ -188,23 +181,17 @@ def _workspace_side(
     repo: Repo, wanted: list[str], progress: FileProgress | None
 ) -> dict[str, _Data]:
     """The data the workspace's pointers name, as it is on disk (absent data is left out)."""
+    reader = WorkspaceReader(repo.state, repo.cache.root, progress)
     side: dict[str, _Data] = {}
     for tracked in all_tracked(repo):
         if wanted and not any(_related(target, tracked.rel) for target in wanted):
             continue
-        try:
-            st = os.lstat(tracked.target)
-        except FileNotFoundError:
-            continue
-        if statmod.S_ISREG(st.st_mode):
-            oid = hash_single_file(repo.state, tracked.rel, tracked.target, st)
-            side[tracked.rel] = _Data("file", oid, _constant({"": oid}))
-        elif statmod.S_ISDIR(st.st_mode):
-            scan = scan_folder(tracked.target)
-            oids = hash_folder_files(repo.state, tracked.rel, tracked.target, scan.files, progress)
-            files = {rel: st for rel, st in scan.files.items() if rel in oids}
-            tree = tree_from_files(files, oids)
-            side[tracked.rel] = _Data("dir", tree_oid(tree), _constant(oids))
+        seen = reader.observe(tracked.rel, tracked.target)
+        if seen.kind == FILE:
+            assert seen.oid is not None
+            side[tracked.rel] = _Data("file", seen.oid, _constant({"": seen.oid}))
+        elif seen.kind == DIR:
+            side[tracked.rel] = _Data("dir", seen.tree_oid(), _constant(seen.oids))
     return side
 
 

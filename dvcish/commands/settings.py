@@ -23,16 +23,7 @@ def config_command(repo: Repo, key: str, value: str | None, local: bool, unset: 
         if current is None:
             raise DvcishError(f"{key} is not set")
         return ",".join(map(str, current)) if isinstance(current, list) else str(current)
-    check_not_secret(key, local)
+    cfg.check_not_secret(key, local)
     cfg.set_value(target, key, cfg.coerce_value(key, value))
     target.save()
     return None
-
-
-def check_not_secret(key: str, local: bool) -> None:
-    last = key.rsplit(".", 1)[-1]
-    if not local and last in cfg.SECRET_KEYS:
-        raise DvcishError(
-            f"refusing to write {last} to the committed .dvcish/config; use "
-            f"`dvcish remote modify --local NAME {last} VALUE` or the environment instead"
-        )

@@ -15,10 +15,10 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from dvcish.cache import QUARANTINE, Cache
 from dvcish.errors import CorruptObjectError, DvcishError
 from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
 from dvcish.pointer import Pointer, Source, pointer_path_for
+from dvcish.progress import Progress
 from dvcish.repo import CACHE_ENV, Repo, find_root, open_repo
 from dvcish.sources import (
     Content,
@@ -34,20 +34,33 @@ from dvcish.sources import (
     pointer_for,
 )
 from dvcish.state import NullState
+from dvcish.storage.cache import QUARANTINE, Cache
 from dvcish.targets import Tracked
-from dvcish.transfer import ObjectProgress, TransferSummary
+from dvcish.transfer import ERROR, Failure, TransferSummary
 from dvcish.tree import TreeEntry
+
+
+@dataclass
+class Delivered:
+    """What get, import or update brought: the source commit, the data, the transfer counts."""
+
+    sha: str
+    kind: str  # "file" or "dir"
+    nfiles: int
+    size: int
+    fetched: int
+    present: int
+
+    @classmethod
+    def of(cls, sha: str, pointer: Pointer, summary: TransferSummary) -> Delivered:
+        nfiles = pointer.nfiles or 1
+        return cls(sha, pointer.kind, nfiles, pointer.size, summary.transferred, summary.present)
 
 
 @dataclass
 class GetResult:
     out: str
-    sha: str
-    kind: str
-    nfiles: int
-    size: int
-    fetched: int
-    present: int
+    delivered: Delivered
 
 
 @dataclass
@@ -55,12 +68,7 @@ class ImportResult:
     rel: str
     pointer_file: str
     gitignore: str | None
-    sha: str
-    kind: str
-    nfiles: int
-    size: int
-    fetched: int
-    present: int
+    delivered: Delivered
     changed: bool = True  # update: False when the pointer was already at this commit
 
 
@@ -101,7 +109,7 @@ def write_out(cache: Cache, content: Content, out: str) -> None:
 def _raise_failures(summary: TransferSummary, where: str) -> None:
     if summary.failed:
         more = f" (and {len(summary.failed) - 1} more)" if len(summary.failed) > 1 else ""
-        raise DvcishError(f"cannot download from {where}: {summary.failed[0]}{more}")
+        raise DvcishError(f"cannot download from {where}: {summary.failed[0].message}{more}")
 
 
 # --- get ---------------------------------------------------------------------------------------
@@ -134,7 +142,7 @@ def get(
     rev: str | None = None,
     remote: str | None = None,
     jobs: int | None = None,
-    progress: ObjectProgress | None = None,
+    progress: Progress | None = None,
 ) -> GetResult:
     """Download PATH of the source at ``rev`` to ``out`` (default: its name in the cwd)."""
     if out is not None and os.path.lexists(out):
@@ -151,9 +159,10 @@ def get(
         write_out(cache, content, target)
     nfiles = len(content.tree.entries)
     size = content.tree.size
-    return GetResult(
-        target, source.sha, content.kind, nfiles, size, summary.transferred, summary.present
+    delivered = Delivered(
+        source.sha, content.kind, nfiles, size, summary.transferred, summary.present
     )
+    return GetResult(target, delivered)
 
 
 # --- import and update -------------------------------------------------------------------------
@@ -168,7 +177,7 @@ def _stored_url(repo: Repo, url: str) -> str:
 
 def _materialize(repo: Repo, tracked: Tracked, existed: bool) -> None:
     """Check out one import; a target that did not exist before is removed again on failure."""
-    from dvcish.checkout import checkout
+    from dvcish.commands.checkout import checkout
 
     try:
         (result,) = checkout(repo, [], tracked_list=[tracked])
@@ -191,7 +200,7 @@ def _pin(
     src: Source,
     name: str,
     jobs: int | None,
-    progress: ObjectProgress | None,
+    progress: Progress | None,
 ) -> tuple[Pointer, TransferSummary]:
     """Fetch a location's objects into this repo's cache; return the import pointer for it."""
     tracked = location.tracked(source.root)
@@ -214,7 +223,7 @@ def import_(
     out: str | None = None,
     rev: str | None = None,
     jobs: int | None = None,
-    progress: ObjectProgress | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Bring PATH of the source into this repo as OUT, with a pointer that records its origin."""
     from dvcish.gitignore import ensure_ignored
@@ -240,17 +249,8 @@ def import_(
     _materialize(repo, tracked, existed=False)
     write_pointer(pointer_file, pointer)
     gitignore = ensure_ignored(os.path.dirname(target), os.path.basename(target))
-    return ImportResult(
-        tracked.rel,
-        pointer_file,
-        gitignore,
-        source.sha,
-        pointer.kind,
-        pointer.nfiles or 1,
-        pointer.size,
-        summary.transferred,
-        summary.present,
-    )
+    delivered = Delivered.of(source.sha, pointer, summary)
+    return ImportResult(tracked.rel, pointer_file, gitignore, delivered)
 
 
 def update(
@@ -258,7 +258,7 @@ def update(
     target: str,
     rev: str | None = None,
     jobs: int | None = None,
-    progress: ObjectProgress | None = None,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Move an import to ``rev`` (default: the rev it follows), then check it out."""
     from dvcish.pointer import write_pointer
@@ -278,18 +278,8 @@ def update(
         moved = Tracked(tracked.pointer_file, pointer, tracked.target, tracked.rel)
         _materialize(repo, moved, existed=os.path.lexists(tracked.target))
         write_pointer(tracked.pointer_file, pointer)
-    return ImportResult(
-        tracked.rel,
-        tracked.pointer_file,
-        None,
-        source.sha,
-        pointer.kind,
-        pointer.nfiles or 1,
-        pointer.size,
-        summary.transferred,
-        summary.present,
-        changed,
-    )
+    delivered = Delivered.of(source.sha, pointer, summary)
+    return ImportResult(tracked.rel, tracked.pointer_file, None, delivered, changed)
 
 
 # --- fetching imports (pull / fetch) -----------------------------------------------------------
@@ -299,7 +289,7 @@ def fetch_imports(
     repo: Repo,
     tracked_list: list[Tracked],
     jobs: int | None = None,
-    progress: ObjectProgress | None = None,
+    progress: Progress | None = None,
 ) -> TransferSummary:
     """Fetch the objects of imported pointers from their source's remote at ``rev_lock``.
 
@@ -324,7 +314,7 @@ def fetch_imports(
                 for tracked in items:
                     _fetch_one_import(repo, src, tracked, jobs, progress, summary)
         except DvcishError as exc:
-            summary.failed.extend(f"{tracked.rel}: {exc}" for tracked in items)
+            summary.failed.extend(_failure(tracked, exc) for tracked in items)
     return summary
 
 
@@ -333,7 +323,7 @@ def _fetch_one_import(
     source: SourceRepo,
     tracked: Tracked,
     jobs: int | None,
-    progress: ObjectProgress | None,
+    progress: Progress | None,
     summary: TransferSummary,
 ) -> None:
     imported = tracked.pointer
@@ -347,10 +337,8 @@ def _fetch_one_import(
         part = fetch_location(
             source, repo.cache, wanted.tracked(source.root, tracked.rel), None, jobs, progress
         )
-        summary.transferred += part.transferred
-        summary.present += part.present
+        summary.merge(part)
         if part.failed:
-            summary.failed.extend(part.failed)
             return
         if imported.oid == location.pointer.oid:
             return
@@ -359,7 +347,11 @@ def _fetch_one_import(
         elif imported.oid != _selected_oid(repo.cache, location):
             raise DvcishError(f"{source.where()} does not hold {imported.source.path} as pinned")
     except DvcishError as exc:
-        summary.failed.append(f"{tracked.rel}: {exc}")
+        summary.failed.append(_failure(tracked, exc))
+
+
+def _failure(tracked: Tracked, exc: DvcishError) -> Failure:
+    return Failure(tracked.pointer.oid, tracked.rel, ERROR, f"{tracked.rel}: {exc}")
 
 
 def _selected_oid(cache: Cache, location: Location) -> str | None:

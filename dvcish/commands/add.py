@@ -7,7 +7,6 @@ import stat as statmod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from dvcish.cache import CacheWriter
 from dvcish.errors import DvcishError
 from dvcish.gitignore import ensure_ignored
 from dvcish.pointer import (
@@ -19,13 +18,14 @@ from dvcish.pointer import (
 )
 from dvcish.repo import Repo
 from dvcish.state import stat_key
+from dvcish.storage.cache import CacheWriter
 from dvcish.targets import check_inside_repo, enclosing_tracked_folder
 from dvcish.tree import encode_tree, name_problem
 from dvcish.workspace import (
     FileProgress,
-    known_oids,
+    FileStat,
+    WorkspaceReader,
     require_trackable,
-    scan_folder,
     tree_from_files,
 )
 
@@ -79,15 +79,13 @@ def check_add_target(repo: Repo, target: str) -> str:
 
 def _add_one(repo: Repo, path: str, progress: FileProgress | None) -> AddResult:
     rel = repo.relpath(path)
-    writer = repo.cache.writer()
-    link_types = repo.config.link_types()
-    writer.use_hardlink = link_types[0] == "hardlink"
-    writer.use_reflink = "reflink" in link_types
+    writer = repo.cache.writer(repo.config.link_types())
+    reader = WorkspaceReader(repo.state, repo.cache.root)
     try:
         if os.path.isdir(path):
-            pointer, hashed = _add_folder(repo, writer, path, rel, progress)
+            pointer, hashed = _add_folder(repo, reader, writer, path, rel, progress)
         else:
-            pointer, hashed = _add_file(repo, writer, path, rel)
+            pointer, hashed = _add_file(repo, reader, writer, path, rel)
         writer.commit()
     except BaseException:
         writer.abort()
@@ -102,9 +100,14 @@ def _add_one(repo: Repo, path: str, progress: FileProgress | None) -> AddResult:
 
 
 def _add_folder(
-    repo: Repo, writer: CacheWriter, path: str, rel: str, progress: FileProgress | None
+    repo: Repo,
+    reader: WorkspaceReader,
+    writer: CacheWriter,
+    path: str,
+    rel: str,
+    progress: FileProgress | None,
 ) -> tuple[Pointer, int]:
-    scan = scan_folder(path, repo.cache.root)
+    scan = reader.scan(path)
     require_trackable(scan, rel)
     # a bare ".dvcish" name never reaches scan.files (unsafe), so the suffix is the test
     nested = sorted(name for name in scan.files if name.endswith(POINTER_SUFFIX))
@@ -113,8 +116,8 @@ def _add_folder(
             f"{rel}/{nested[0]}: a pointer file inside a folder being added; dvcish does not nest"
             " tracked data"
         )
-    oids, unknown = known_oids(repo.state, rel, scan.files)
-    absent = repo.cache.missing(set(oids.values()))
+    oids, unknown = reader.known_oids(rel, scan.files)
+    absent = repo.cache.freshen(set(oids.values()))
     unknown.extend(name for name, oid in oids.items() if oid in absent)
     if progress is not None:
         progress(len(scan.files) - len(unknown))
@@ -138,7 +141,7 @@ def store_files(
     writer: CacheWriter,
     folder: str,
     names: list[str],
-    files: dict[str, os.stat_result],
+    files: dict[str, FileStat],
     progress: FileProgress | None,
 ) -> dict[str, str]:
     """Store many files in the cache, overlapping their I/O in a few threads (syscalls and
@@ -163,11 +166,13 @@ def store_files(
     return result
 
 
-def _add_file(repo: Repo, writer: CacheWriter, path: str, rel: str) -> tuple[Pointer, int]:
+def _add_file(
+    repo: Repo, reader: WorkspaceReader, writer: CacheWriter, path: str, rel: str
+) -> tuple[Pointer, int]:
     st = os.lstat(path)
-    oids, unknown = known_oids(repo.state, rel, {"": st})
+    oids, unknown = reader.known_oids(rel, {"": st})
     hashed = 0
-    if unknown or not repo.cache.exists(oids[""]):
+    if unknown or repo.cache.freshen({oids[""]}):
         oid = writer.add_file(path, st)
         repo.state.record_file(rel, stat_key(st), oid)
         hashed = 1

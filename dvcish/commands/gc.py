@@ -27,10 +27,10 @@ from dvcish import fsutil
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError, UsageError
 from dvcish.history import Selection, collect
 from dvcish.repo import Repo
-from dvcish.storage.base import ObjectStore, oid_from_key, read_verified
+from dvcish.storage.base import ObjectStore, oid_from_key
 from dvcish.storage.local import LocalStore
 from dvcish.targets import Tracked
-from dvcish.tree import Tree, parse_tree
+from dvcish.tree import Tree, load_tree
 
 DEFAULT_GRACE = 3600.0
 
@@ -107,17 +107,15 @@ def referenced_oids(
 def _read_tree(repo: Repo, tracked: Tracked, store: ObjectStore | None) -> Tree:
     oid = tracked.pointer.oid
     if repo.cache.exists(oid):
-        return repo.cache.load_tree(oid)
+        return load_tree(repo.cache, oid)
     where = tracked.pointer_file
     if os.path.isabs(where):
         where = repo.relpath(where)
     if store is not None:
         try:
-            data = read_verified(store, oid)
+            return load_tree(store, oid)
         except (ObjectNotFoundError, CorruptObjectError):
             pass
-        else:
-            return parse_tree(data, f"tree {oid} from {store.description}")
     raise DvcishError(
         f"{where}: tree {oid} is not in the cache, so gc cannot tell which objects {tracked.rel} "
         "needs; run `dvcish fetch` with the same --rev/--all-* flags first (nothing was deleted)"

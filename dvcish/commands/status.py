@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import stat as statmod
 from dataclasses import dataclass, field
 
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
+from dvcish.tree import load_tree
 from dvcish.workspace import (
+    ABSENT,
+    DIR,
+    FILE,
     Changes,
     FileProgress,
+    WorkspaceReader,
     compare,
-    hash_folder_files,
-    hash_single_file,
-    lstat_through_cache_link,
-    scan_folder,
-    workspace_tree_oid,
 )
 
 UP_TO_DATE = "up to date"
@@ -46,53 +45,49 @@ class TargetStatus:
 def status(
     repo: Repo, targets: list[str], progress: FileProgress | None = None
 ) -> list[TargetStatus]:
-    results = [target_status(repo, tracked, progress) for tracked in resolve(repo, targets)]
+    reader = WorkspaceReader(repo.state, repo.cache.root, progress)
+    results = [target_status(repo, tracked, reader) for tracked in resolve(repo, targets)]
     repo.state.commit()
     return results
 
 
-def target_status(repo: Repo, tracked: Tracked, progress: FileProgress | None) -> TargetStatus:
-    pointer_rel = repo.relpath(tracked.pointer_file)
-    result = TargetStatus(tracked.rel, pointer_rel, UP_TO_DATE)
-    try:
-        st = lstat_through_cache_link(tracked.target, repo.cache.root)
-    except FileNotFoundError:
-        result.state = MISSING_WORKSPACE
-        return result
+def target_status(repo: Repo, tracked: Tracked, reader: WorkspaceReader) -> TargetStatus:
+    result = TargetStatus(tracked.rel, repo.relpath(tracked.pointer_file), UP_TO_DATE)
     pointer = tracked.pointer
-    if pointer.kind == "file":
-        if not statmod.S_ISREG(st.st_mode):
-            result.state = MODIFIED
-            result.changes.modified.append(tracked.rel)
-            return result
-        oid = hash_single_file(repo.state, tracked.rel, tracked.target, st)
-        if oid != pointer.oid:
-            result.state = MODIFIED
-            result.changes.modified.append(tracked.rel)
-        elif not repo.cache.exists(oid):
-            result.state = MISSING_CACHE
-            result.missing_objects = 1
-        return result
-    if not repo.cache.exists(pointer.oid):
+    if (
+        pointer.kind == "dir"
+        and reader.lstat(tracked.target) is not None
+        and not repo.cache.exists(pointer.oid)
+    ):
         result.state = MISSING_CACHE
         result.missing_objects = 1
         return result
-    if not statmod.S_ISDIR(st.st_mode):
-        result.state = MODIFIED
-        result.changes.deleted = [e.path for e in repo.cache.load_tree(pointer.oid).entries]
+    seen = reader.observe(tracked.rel, tracked.target)
+    if seen.kind == ABSENT:
+        result.state = MISSING_WORKSPACE
         return result
-    scan = scan_folder(tracked.target, repo.cache.root)
-    oids = hash_folder_files(repo.state, tracked.rel, tracked.target, scan.files, progress)
-    clean = not (scan.symlinks or scan.special or scan.unsafe)
+    if pointer.kind == "file":
+        if seen.kind != FILE or seen.oid != pointer.oid:
+            result.state = MODIFIED
+            result.changes.modified.append(tracked.rel)
+        elif not repo.cache.exists(pointer.oid):
+            result.state = MISSING_CACHE
+            result.missing_objects = 1
+        return result
+    if seen.kind != DIR:
+        result.state = MODIFIED
+        result.changes.deleted = [e.path for e in load_tree(repo.cache, pointer.oid).entries]
+        return result
+    assert seen.scan is not None
     # Fast path: the workspace's own tree hashes to the pointer's oid, so nothing changed and
     # the stored tree need not even be parsed.
-    if not clean or workspace_tree_oid(scan.files, oids) != pointer.oid:
-        tree = repo.cache.load_tree(pointer.oid)
-        result.changes = compare(tree, scan.files, oids)
-        result.changes.added.extend(sorted(scan.symlinks + scan.special + scan.unsafe))
+    if seen.scan.untrackable or seen.tree_oid() != pointer.oid:
+        tree = load_tree(repo.cache, pointer.oid)
+        result.changes = compare(tree, seen.scan.files, seen.oids)
+        result.changes.added.extend(seen.scan.untrackable)
         result.state = MODIFIED
         return result
-    absent = repo.cache.missing(set(oids.values()))
+    absent = repo.cache.missing(set(seen.oids.values()))
     if absent:
         result.state = MISSING_CACHE
         result.missing_objects = len(absent)

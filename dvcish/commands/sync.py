@@ -1,0 +1,118 @@
+"""``push``, ``fetch``, ``pull`` and ``status --cloud``: the use cases behind the CLI and
+``dvcish.api``. They pick the pointers (the workspace's, or those of chosen git revisions),
+open the remote, move objects with transfer.py and, for pull, check out the workspace.
+Imports (pointers with ``source``) are fetched from their source repository instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dvcish import transfer
+from dvcish.commands.checkout import CheckoutResult, checkout
+from dvcish.history import Selection
+from dvcish.progress import Progress
+from dvcish.remotes import open_remote
+from dvcish.repo import Repo
+from dvcish.sources import store_jobs
+from dvcish.targets import Tracked, resolve
+from dvcish.transfer import CloudStatus, TransferSummary
+
+
+@dataclass
+class Request:
+    """What to move: ``targets`` (default: every pointer of the workspace), on ``remote``
+    (default: core.remote), with ``jobs`` transfers at once (default: the remote's ``jobs``
+    setting, else 4 per CPU), plus the pointers of the revisions ``selection`` names."""
+
+    targets: list[str] = field(default_factory=list)
+    remote: str | None = None
+    jobs: int | None = None
+    selection: Selection | None = None
+
+
+@dataclass
+class PullResult:
+    fetched: TransferSummary
+    checkout: list[CheckoutResult] = field(default_factory=list)
+
+
+def choose(repo: Repo, request: Request) -> tuple[list[Tracked], list[Tracked]]:
+    """(every pointer to move, once each; the workspace's own pointers among them).
+
+    Without a selection: the workspace's pointers, which may name paths inside tracked folders.
+    The common case never imports the modules that read git history.
+    """
+    if request.selection is None:
+        tracked = resolve(repo, request.targets, allow_inside=True)
+        return tracked, tracked
+    from dvcish import history
+
+    found = history.collect(repo, request.selection, request.targets)
+    return found.unique(), found.workspace
+
+
+def push(repo: Repo, request: Request, progress: Progress | None = None) -> TransferSummary:
+    """Upload what the chosen pointers need (imports are left at their source)."""
+    tracked, _ = choose(repo, request)
+    tracked = [item for item in tracked if item.pointer.source is None]
+    store = open_remote(repo, request.remote)
+    try:
+        jobs = store_jobs(store, request.jobs)
+        return transfer.push(repo.cache, store, tracked, jobs, progress)
+    finally:
+        store.close()
+
+
+def fetch(repo: Repo, request: Request, progress: Progress | None = None) -> TransferSummary:
+    """Download what the chosen pointers need into the cache."""
+    summary, _ = _fetch(repo, request, progress)
+    return summary
+
+
+def pull(
+    repo: Repo, request: Request, force: bool = False, progress: Progress | None = None
+) -> PullResult:
+    """Fetch, then check out the workspace's pointers (revisions are only fetched)."""
+    summary, in_workspace = _fetch(repo, request, progress)
+    results = checkout(repo, [], force=force, tracked_list=in_workspace)
+    return PullResult(summary, results)
+
+
+def cloud_status(repo: Repo, request: Request) -> tuple[CloudStatus, str]:
+    """What the remote lacks of what the pointers need, and the remote's description."""
+    tracked, _ = choose(repo, request)
+    store = open_remote(repo, request.remote)
+    try:
+        return transfer.cloud_status(repo.cache, store, tracked), store.description
+    finally:
+        store.close()
+
+
+def _fetch(
+    repo: Repo, request: Request, progress: Progress | None
+) -> tuple[TransferSummary, list[Tracked]]:
+    tracked, in_workspace = choose(repo, request)
+    imported = [item for item in tracked if item.pointer.source is not None]
+    tracked = [item for item in tracked if item.pointer.source is None]
+    summary = TransferSummary()
+    if tracked:
+        store = open_remote(repo, request.remote)
+        try:
+            if request.selection is not None:
+                from dvcish import history
+
+                def get_tree(oid: str) -> None:
+                    repo.cache.receive(store, oid)
+                    repo.cache.flush()
+
+                tracked = history.drop_absent_parts(repo, tracked, get_tree)
+            jobs = store_jobs(store, request.jobs)
+            summary = transfer.fetch(repo.cache, store, tracked, jobs, progress)
+        finally:
+            store.close()
+    if imported:
+        from dvcish.commands import external
+
+        summary.merge(external.fetch_imports(repo, imported, request.jobs, progress))
+    return summary, in_workspace

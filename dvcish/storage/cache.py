@@ -1,0 +1,254 @@
+"""The local cache: a LocalStore (every object once, read-only, at ``<cache>/ab/cdef...``) plus
+what only the cache does:
+
+- **verification through the stat cache**: an object is hashed before it is delivered or linked,
+  unless the stat cache recorded that this very file (inode, mtime, size) was verified already;
+- **quarantine**: an object whose bytes do not match its name is moved to ``.quarantine/`` and is
+  never delivered;
+- **freshening**: an object that a command reuses gets a new mtime, so ``gc``'s grace period
+  protects it from a concurrent gc of another repo sharing the cache;
+- **adding workspace files** (``CacheWriter``): by copy, reflink or hard link, refusing a file that
+  changes while it is read.
+
+Every write goes through the store's ``DurableBatch`` (the durability rule in batch.py).
+"""
+
+from __future__ import annotations
+
+import os
+import stat as statmod
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from dvcish import fsutil
+from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
+from dvcish.hashing import hash_bytes, hash_fd
+from dvcish.state import NullState, StateDB, stat_key
+from dvcish.storage.base import ObjectStore
+from dvcish.storage.local import LocalStore
+from dvcish.storage.verified import SMALL_FILE, clone_or_copy, download_verified
+
+QUARANTINE = ".quarantine"
+StatCache = StateDB | NullState
+
+
+class ChangedWhileAddingError(DvcishError):
+    pass
+
+
+class Cache(LocalStore):
+    def __init__(self, root: str):
+        super().__init__(root, description=f"cache {os.path.abspath(root)}")
+
+    def create_layout(self) -> None:
+        os.makedirs(self.root, exist_ok=True)
+        for number in range(256):
+            os.makedirs(os.path.join(self.root, f"{number:02x}"), exist_ok=True)
+
+    def writer(self, link_types: list[str] | None = None) -> CacheWriter:
+        self.create_layout()  # the cache may be new (DVCISH_CACHE_DIR) or emptied by hand
+        types = link_types or ["copy"]
+        return CacheWriter(
+            self, use_hardlink=types[0] == "hardlink", use_reflink="reflink" in types
+        )
+
+    # --- reading, verified ---------------------------------------------------------------------
+
+    def read_verified(self, oid: str) -> bytes:
+        """An object's bytes, checked against its oid (a corrupt object is quarantined)."""
+        try:
+            return super().read_verified(oid)
+        except ObjectNotFoundError:
+            raise ObjectNotFoundError(
+                f"object {oid} is not in the cache; run `dvcish fetch`", oid
+            ) from None
+        except CorruptObjectError as exc:
+            where = self.quarantine(oid)
+            raise CorruptObjectError(
+                f"cache object {oid} is corrupt; moved to {where}; run `dvcish fetch` to restore",
+                oid,
+                exc.actual,
+            ) from None
+
+    def open_verified(self, oid: str, state: StatCache) -> BinaryIO | None:
+        """The object opened for reading once its bytes are proven (by the stat cache, or by
+        hashing them now); None when it is absent, or corrupt (then it is quarantined)."""
+        try:
+            handle = open(self.path_of(oid), "rb")  # noqa: SIM115 - returned to the caller
+        except FileNotFoundError:
+            return None
+        if self._check(handle.fileno(), oid, state):
+            handle.seek(0)
+            return handle
+        handle.close()
+        return None
+
+    def verify(self, oid: str, state: StatCache) -> bool:
+        """True when the object's bytes hash to its oid; a corrupt object is quarantined."""
+        handle = self.open_verified(oid, state)
+        if handle is None:
+            return False
+        handle.close()
+        return True
+
+    def _check(self, fd: int, oid: str, state: StatCache) -> bool:
+        key = stat_key(os.fstat(fd))
+        if state.is_verified(oid, key):
+            return True
+        actual, _ = hash_fd(fd)
+        if actual != oid:
+            self.quarantine(oid)
+            state.forget_verified(oid)
+            return False
+        state.record_verified(oid, key)
+        return True
+
+    def quarantine(self, oid: str) -> str:
+        folder = os.path.join(self.root, QUARANTINE)
+        os.makedirs(folder, exist_ok=True)
+        destination = os.path.join(folder, oid)
+        try:
+            os.replace(self.path_of(oid), destination)
+        except FileNotFoundError:
+            pass
+        return destination
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def receive(self, store: ObjectStore, oid: str) -> int:
+        """Download ``oid`` from ``store`` (verified) and stage it; visible after ``flush``."""
+        tmp, fd = fsutil.create_temp(self.folder_of(oid), fsutil.READ_ONLY_MODE)
+        try:
+            try:
+                size = download_verified(store, oid, fd)
+            finally:
+                os.close(fd)
+        except BaseException:
+            fsutil.remove_quietly(tmp)
+            raise
+        self.batch.add(tmp, self.path_of(oid))
+        return size
+
+    def freshen(self, oids: set[str]) -> set[str]:
+        """Give every held object of ``oids`` a new mtime (so gc's grace period covers its
+        reuse); return the oids the cache does not hold."""
+        return {oid for oid in oids if not self.touch(oid)}
+
+    def touch(self, oid: str) -> bool:
+        """Freshen one object; False when the cache does not hold it."""
+        try:
+            os.utime(self.path_of(oid))
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        except PermissionError:  # a shared cache written by another user: still there
+            return self.exists(oid)
+        return True
+
+    def list(self) -> list[str]:  # type: ignore[override]
+        return list(super().list())
+
+
+@dataclass
+class CacheWriter:
+    """Adds workspace files to the cache; ``commit`` makes them durable and visible."""
+
+    cache: Cache
+    use_hardlink: bool = False
+    use_reflink: bool = True
+
+    def add_bytes(self, data: bytes) -> str:
+        oid = hash_bytes(data)
+        if self._known(oid):
+            return oid
+        tmp, fd = fsutil.create_temp(self.cache.folder_of(oid), fsutil.READ_ONLY_MODE)
+        try:
+            fsutil.write_all(fd, data)
+        except BaseException:
+            os.close(fd)
+            fsutil.remove_quietly(tmp)
+            raise
+        os.close(fd)
+        self.cache.batch.add(tmp, self.cache.path_of(oid))
+        return oid
+
+    def add_file(self, path: str, expected: os.stat_result) -> str:
+        """Store a workspace file; fails if it changes while being read."""
+        if self.use_hardlink:
+            return self._add_by_hardlink(path, expected)
+        return self.add_file_copy(path, expected)
+
+    def add_file_copy(self, path: str, expected: os.stat_result) -> str:
+        if expected.st_size <= SMALL_FILE:
+            return self._add_small(path, expected)
+        return self._add_large(path, expected)
+
+    def commit(self) -> None:
+        self.cache.flush()
+
+    def abort(self) -> None:
+        self.cache.discard()
+
+    def _known(self, oid: str) -> bool:
+        """Staged already, or in the cache (then freshened: this add reuses it)."""
+        return self.cache.batch.holds(self.cache.path_of(oid)) or self.cache.touch(oid)
+
+    def _add_small(self, path: str, expected: os.stat_result) -> str:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            data = os.read(fd, expected.st_size + 1)
+            _check_unchanged(path, expected, os.fstat(fd), len(data))
+        finally:
+            os.close(fd)
+        return self.add_bytes(data)
+
+    def _add_large(self, path: str, expected: os.stat_result) -> str:
+        """Copy (or reflink) into a temp file in the cache root while hashing, then stage it."""
+        tmp, dst = fsutil.create_temp(self.cache.root, fsutil.READ_ONLY_MODE, readable=True)
+        try:
+            try:
+                src = os.open(path, os.O_RDONLY)
+                try:
+                    oid, size, cloned = clone_or_copy(
+                        src, dst, self.use_reflink, durable=True, size_hint=expected.st_size
+                    )
+                    _check_unchanged(path, expected, os.fstat(src), size)
+                finally:
+                    os.close(src)
+            finally:
+                os.close(dst)
+        except BaseException:
+            fsutil.remove_quietly(tmp)
+            raise
+        self.use_reflink = cloned
+        if self._known(oid):
+            fsutil.remove_quietly(tmp)
+        else:
+            self.cache.batch.add(tmp, self.cache.path_of(oid))
+        return oid
+
+    def _add_by_hardlink(self, path: str, expected: os.stat_result) -> str:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            oid, size = hash_fd(fd)
+            _check_unchanged(path, expected, os.fstat(fd), size)
+        finally:
+            os.close(fd)
+        if self._known(oid):
+            return oid
+        tmp = fsutil.temp_name(self.cache.folder_of(oid))
+        try:
+            os.link(path, tmp)
+        except OSError:
+            return self.add_file_copy(path, expected)
+        os.chmod(tmp, 0o555 if expected.st_mode & statmod.S_IXUSR else fsutil.READ_ONLY_MODE)
+        self.cache.batch.add(tmp, self.cache.path_of(oid))
+        return oid
+
+
+def _check_unchanged(path: str, before: os.stat_result, after: os.stat_result, read: int) -> None:
+    if (
+        read != before.st_size
+        or after.st_size != before.st_size
+        or after.st_mtime_ns != before.st_mtime_ns
+    ):
+        raise ChangedWhileAddingError(f"{path}: file changed while being added; add it again")
