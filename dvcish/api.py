@@ -322,15 +322,14 @@ def _open_object(source: _Source, oid: str) -> IO[bytes]:
 
 
 def _download_to_temp(source: _Source, oid: str) -> IO[bytes]:
+    """The object through a throwaway cache (verified on the way in), opened for reading; the
+    open handle keeps the bytes after the folder is gone."""
     import tempfile
 
-    from dvcish.storage.verified import download_verified
+    from dvcish.storage.cache import Cache
 
-    handle = tempfile.TemporaryFile()
-    try:
-        download_verified(source.store(), oid, handle.fileno())
-        handle.seek(0)
-    except BaseException:
-        handle.close()
-        raise
-    return handle
+    with tempfile.TemporaryDirectory(prefix="dvcish-object-") as folder:
+        cache = Cache(folder)
+        cache.receive(source.store(), oid)
+        cache.flush()
+        return builtins.open(cache.path_of(oid), "rb")

@@ -37,6 +37,7 @@ REMOTE_KEYS = (
     "jobs",
     "connect_timeout",
     "read_timeout",
+    "packs",
 )
 SIMPLE_KEYS = {
     "cache.type": "list of link types",
@@ -44,7 +45,10 @@ SIMPLE_KEYS = {
     "core.remote": "remote name",
     "core.lock_timeout": "seconds",
     "gc.grace": "seconds",
+    "pack.threshold": "bytes",
+    "pack.size": "bytes",
 }
+_SIZE_RE = re.compile(r"\s*([0-9]+)\s*([KMGT]?)(i?B)?\s*", re.IGNORECASE)
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -151,6 +155,32 @@ def parse_seconds(value: object, origin: str, default: float) -> float:
     if seconds < 0:
         raise DvcishError(f"{origin}: expected a non-negative number of seconds")
     return seconds
+
+
+def parse_size(value: object, origin: str, default: int) -> int:
+    """A size in bytes: ``4096``, ``512KiB``, ``16M``, ``1GiB`` (K, M, G, T are powers of 1024)."""
+    if value is None or value == "":
+        return default
+    match = _SIZE_RE.fullmatch(str(value))
+    if match is None or isinstance(value, bool):
+        raise DvcishError(
+            f"{origin}: expected a size such as 1048576, 512KiB or 16MiB, not {value!r}"
+        )
+    power = " KMGT".index(match[2].upper() or " ")
+    return int(match[1]) * 1024**power
+
+
+def parse_bool(value: object, origin: str, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off"):
+        return False
+    raise DvcishError(f"{origin}: expected true or false, not {value!r}")
 
 
 def split_key(key: str) -> list[str]:

@@ -7,13 +7,15 @@ is expanded) or from another repository's committed config (untrusted: values as
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
-from dvcish.config import Config
+from dvcish.config import Config, parse_bool, parse_size
 from dvcish.errors import DvcishError
 from dvcish.repo import Repo
 from dvcish.storage.base import ObjectStore
 from dvcish.storage.factory import open_store
+from dvcish.storage.packed import PackOptions
 
 
 @dataclass
@@ -45,13 +47,26 @@ def require_remote(config: Config, name: str) -> dict:
 
 
 def open_remote(repo: Repo, name: str | None) -> ObjectStore:
-    """The store of remote ``name`` (default: ``core.remote``) of this repository."""
+    """The store of remote ``name`` (default: ``core.remote``) of this repository, writing packs
+    as the config says, keeping downloaded index files in ``.dvcish/tmp/index``."""
     name = name or default_remote(repo.config)
     if not name:
         raise DvcishError(
             "no remote given and no default remote; use -r NAME or `dvcish remote default NAME`"
         )
-    return open_store(name, require_remote(repo.config, name), repo.root)
+    settings = require_remote(repo.config, name)
+    packing = pack_options(repo.config, name, settings)
+    return open_store(name, settings, repo.root, packing, os.path.join(repo.tmp_dir, "index"))
+
+
+def pack_options(config: Config, name: str, settings: dict) -> PackOptions:
+    """``pack.threshold``, ``pack.size`` and the remote's ``packs`` switch."""
+    defaults = PackOptions()
+    threshold = parse_size(config.get("pack.threshold"), "pack.threshold", defaults.threshold)
+    size = parse_size(config.get("pack.size"), "pack.size", defaults.pack_size)
+    if not parse_bool(settings.get("packs"), f"remote '{name}': setting 'packs'", True):
+        threshold = 0
+    return PackOptions(threshold, size, defaults.loose_below)
 
 
 def remote_settings(

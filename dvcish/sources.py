@@ -137,8 +137,7 @@ def locate(path: str, lookup: Callable[[str], Pointer | None], where: str) -> Lo
 
 def store_jobs(store: ObjectStore, jobs: int | None) -> int:
     """``-j`` when given, else the remote's own ``jobs`` setting, else the default."""
-    configured = getattr(getattr(store, "options", None), "jobs", None)
-    return jobs or (int(configured) if configured else default_jobs())
+    return jobs or store.preferred_jobs() or default_jobs()
 
 
 # --- objects -----------------------------------------------------------------------------------

@@ -18,12 +18,13 @@ from typing import TypeVar
 
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
 from dvcish.progress import Progress
-from dvcish.storage.base import ObjectStore
+from dvcish.storage.base import ObjectStore, ReadGroup
 from dvcish.storage.cache import Cache
 from dvcish.targets import Tracked
 from dvcish.tree import Tree, load_tree, members
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 # Failure kinds
 NOT_FOUND = "not-found"  # the source (remote, or cache for a push) does not hold the object
@@ -218,11 +219,9 @@ def fetch(
     summary.present += len(needed) - len(absent)
     progress.totals(len(absent), sum(sizes[oid] for oid in absent))
 
-    def download(oid: str) -> int:
-        return cache.receive(store, oid)
-
+    groups = store.plan_reads(sorted(absent, key=lambda oid: needed[oid]))
     try:
-        _run_pool(jobs, sorted(absent), download, summary, progress, needed.get)
+        _run_reads(jobs, groups, cache, store, summary, progress, needed.get)
     finally:
         cache.flush()  # what arrived is kept, even when the command fails
     return summary
@@ -282,7 +281,34 @@ def _run_pool(
     return failed
 
 
-def bounded_map(jobs: int, function: Callable[[str], T], items: Iterable[str]):
+def _run_reads(
+    jobs: int,
+    groups: list[ReadGroup],
+    cache: Cache,
+    store: ObjectStore,
+    summary: TransferSummary,
+    progress: Progress,
+    label: Callable[[str], str | None],
+) -> None:
+    """Run the reads in a thread pool; each stages the objects it brings into the cache."""
+
+    def run_one(group: ReadGroup) -> list[tuple[str, int | DvcishError | OSError]]:
+        try:
+            return cache.receive_group(store, group)  # type: ignore[return-value]
+        except (DvcishError, OSError) as exc:
+            return [(piece.oid, exc) for piece in group.pieces]
+
+    for _group, outcomes in bounded_map(jobs, run_one, groups):  # progress: main thread only
+        for oid, outcome in outcomes:
+            if isinstance(outcome, Exception):
+                summary.failed.append(failure_of(outcome, oid, label(oid) or ""))
+            else:
+                summary.transferred += 1
+                progress.bytes(outcome)
+            progress.items(1)
+
+
+def bounded_map(jobs: int, function: Callable[[U], T], items: Iterable[U]):
     """Like ``pool.map`` but with at most a few tasks per thread in flight, so memory stays
     flat for 200,000 objects; yields (item, result) in order."""
     window = max(1, jobs) * 4

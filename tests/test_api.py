@@ -15,9 +15,12 @@ import dvcish.api
 from dvcish.errors import DvcishError
 from dvcish.hashing import hash_bytes, hash_file
 from tests.helpers import (
+    cli_ok,
     corrupt_object,
     git,
     git_env,  # noqa: F401 (fixture)
+    git_init,
+    make_dataset,
     run_cli,
     snapshot,
 )
@@ -108,17 +111,34 @@ def test_git_url_repo_uses_the_shared_cache(source, tmp_path, monkeypatch):
     assert dvcish.api.read("model.bin", repo=str(bare), mode="rb") == MODEL
 
 
-def test_get_url_for_a_folder_remote_and_an_s3_remote(source):
+def test_get_url_for_a_folder_remote_and_an_s3_remote(source, moto_server):
     root = str(source.root)
     url = dvcish.api.get_url("data/sub/b.txt", repo=root, rev="v1")
     oid = hash_bytes(b"beta\n")
     assert url == str(source.remote / oid[:2] / oid[2:])
     assert Path(url).read_bytes() == b"beta\n"
-    result = run_cli(["remote", "add", "s3", "s3://bucket/some/prefix/"], cwd=root)
+    settings = moto_server.new_bucket(prefix="some/prefix")
+    run_cli(["remote", "add", "s3", settings["url"] + "/"], cwd=root)
+    for key in ("endpointurl", "access_key_id", "secret_access_key"):
+        run_cli(["remote", "modify", "--local", "s3", key, settings[key]], cwd=root)
+    result = run_cli(["push", "-r", "s3", "model.bin"], cwd=root)
     assert result.exit_code == 0, result.stderr
     oid = hash_bytes(MODEL)
     s3_url = dvcish.api.get_url("model.bin", repo=root, remote="s3")
-    assert s3_url == f"s3://bucket/some/prefix/{oid[:2]}/{oid[2:]}"
+    assert s3_url == f"{settings['url']}/{oid[:2]}/{oid[2:]}"
+
+
+def test_get_url_of_a_packed_object_says_how_to_read_it(tmp_path, git_env):  # noqa: F811
+    root = git_init(tmp_path / "packed")
+    cli_ok("init", cwd=root)
+    files = make_dataset(root / "data", 20, seed="packed-url")
+    cli_ok("add", "data", cwd=root)
+    cli_ok("remote", "add", "-d", "store", str(tmp_path / "remote"), cwd=root)
+    cli_ok("push", cwd=root)
+    name = sorted(files)[0]
+    with pytest.raises(DvcishError, match=r"is packed in packs/[0-9a-f]{32}\.zip.*dvcish.api.open"):
+        dvcish.api.get_url(f"data/{name}", repo=str(root))
+    assert dvcish.api.read(f"data/{name}", repo=str(root), mode="rb") == files[name]
 
 
 def test_errors_name_the_path(source):

@@ -165,6 +165,7 @@ def pushed(tmp_path, monkeypatch):
     cli_ok(["add", "data", "model.bin"], root)
     remote = tmp_path / "remote"
     cli_ok(["remote", "add", "-d", "store", str(remote)], root)
+    cli_ok(["remote", "modify", "store", "packs", "false"], root)  # loose: tests/test_packs.py
     commit_all(root, "data")
     out = cli_ok(["push"], root)
     assert "122 pushed" in out
@@ -240,6 +241,7 @@ def test_push_killed_then_run_again_leaves_a_complete_remote(tmp_path, monkeypat
     cli_ok(["add", "data"], root)
     remote = tmp_path / "remote"
     cli_ok(["remote", "add", "-d", "store", str(remote)], root)
+    cli_ok(["remote", "modify", "store", "packs", "false"], root)  # packs: tests/test_packs.py
     needed = {xxhash.xxh3_128_hexdigest(data) for data in files.values()}
 
     push = subprocess.Popen(
@@ -278,6 +280,7 @@ def test_push_never_uploads_a_corrupt_cache_object(pushed, tmp_path):
     corrupt_object(root / ".dvcish/cache" / object_key(oid), b"bit rot")
     other = tmp_path / "other-remote"
     cli_ok(["remote", "add", "other", str(other)], root)
+    cli_ok(["remote", "modify", "other", "packs", "false"], root)
     result = run_cli(["push", "-r", "other"], cwd=root)
     assert result.exit_code == 1
     assert oid in result.stderr

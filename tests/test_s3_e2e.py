@@ -102,6 +102,7 @@ def test_push_clone_pull_and_granular_pull(server, request, tmp_path):
 def test_corrupt_remote_object_fails_pull_and_stays(server, request, tmp_path):
     settings = request.getfixturevalue(server)
     repo, files, env = make_origin(tmp_path, settings)
+    sh(["dvcish", "remote", "modify", "s3", "packs", "false"], repo, env)  # a loose object
     sh(["dvcish", "push"], repo, env)
     import xxhash
 

@@ -22,7 +22,7 @@ def test_push_and_fetch_count_objects_and_bytes(git_repo, monkeypatch):
     objects: list[int] = []
     moved: list[int] = []
     summary = transfer.push(repo.cache, store, tracked, 4, Progress(objects.append, moved.append))
-    tree_size = len(store._objects[tracked[0].pointer.oid])
+    tree_size = len(store.read_verified(tracked[0].pointer.oid))
     assert summary.transferred == len(files) + 1 and not summary.failed
     assert sum(objects) == len(files) + 1
     assert sum(moved) == sum(len(data) for data in files.values()) + tree_size

@@ -123,10 +123,8 @@ def gc(
             if dry:
                 _show_plan(planned)
                 return
-            if store is not None and planned.remote_objects and not force:
-                question = (
-                    f"Delete {plural(len(planned.remote_objects), 'object')} from {planned.remote}?"
-                )
+            if store is not None and _changes_remote(planned) and not force:
+                question = f"Change {planned.remote}: {_remote_summary(planned)}?"
                 if not typer.confirm(question):
                     say("Nothing was deleted.")
                     raise typer.Exit(1)
@@ -142,9 +140,31 @@ def gc(
     )
     if done.remote is not None:
         say(
-            f"Removed {plural(len(done.remote_objects), 'object')} from {done.remote}; "
+            f"{done.remote}: {_remote_summary(done)}; "
             f"kept {count(done.remote_young)} younger than gc.grace"
         )
+
+
+def _changes_remote(planned) -> bool:
+    packs = planned.remote_plan
+    return bool(planned.remote_objects or (packs and (packs.packs or packs.indexes)))
+
+
+def _remote_summary(planned) -> str:
+    """What gc does (or did) on the remote, in words."""
+    parts = [f"remove {plural(len(planned.remote_objects), 'object')}"]
+    packs = planned.remote_plan
+    if packs is not None:
+        if packs.packs or packs.indexes:
+            parts.append(
+                f"delete {plural(len(packs.packs), 'pack')} and "
+                f"{plural(len(packs.indexes), 'index file')} condemned earlier"
+            )
+        if packs.condemn:
+            parts.append(f"condemn {plural(len(packs.condemn), 'pack')}")
+        if packs.repack or packs.rescue:
+            parts.append(f"repack {plural(len(packs.repack) + len(packs.rescue), 'pack')}")
+    return ", ".join(parts)
 
 
 def _show_plan(planned) -> None:
@@ -161,7 +181,7 @@ def _show_plan(planned) -> None:
         typer.echo(f"... and {count(len(lines) - limit)} more (use -v for all)")
     remote = ""
     if planned.remote is not None:
-        remote = f", and {plural(len(planned.remote_objects), 'object')} from {planned.remote}"
+        remote = f"; on {planned.remote} it would {_remote_summary(planned)}"
     say(
         f"Would remove {plural(len(planned.objects), 'object')} and "
         f"{plural(len(planned.temp_files), 'temp file')} from the cache, freeing "

@@ -4,7 +4,7 @@ import typer
 
 from dvcish.cli.app import app, make_app
 from dvcish.cli.context import repo_session
-from dvcish.cli.output import say
+from dvcish.cli.output import plural, say, warn
 
 remote_app = make_app("Manage remotes (local folders, S3, MinIO).")
 app.add_typer(remote_app, name="remote")
@@ -78,3 +78,26 @@ def remote_default(
             typer.echo(current)
             return
         remote_commands.set_default(repo, name, local=local)
+
+
+@remote_app.command("reindex")
+def remote_reindex(
+    name: str = typer.Argument(None, help="Remote name (default: core.remote)."),
+) -> None:
+    """Rebuild a remote's pack index from the packs.  Example: dvcish remote reindex storage
+
+    Every pack is downloaded and checked against its name; one new index lists them all and
+    replaces every index file there was (damaged ones included).
+    """
+    from dvcish.commands import remote as remote_commands
+
+    with repo_session(write=True) as repo:
+        report = remote_commands.reindex(repo, name)
+    for problem in report.skipped:
+        warn(f"error: {problem} (left out of the index)")
+    say(
+        f"Indexed {plural(report.objects, 'object')} in {plural(report.packs, 'pack')}; "
+        f"replaced {plural(report.superseded, 'index file')}"
+    )
+    if report.skipped:
+        raise typer.Exit(1)

@@ -12,8 +12,9 @@ are never removed, so a concurrent ``add``, ``fetch`` or ``push`` (from another 
 cache or the remote) keeps what it is writing. Temp files (``.tmp-*``) older than the grace
 period are leftovers of interrupted writers and are removed too. ``plan`` changes nothing;
 ``apply`` deletes what a plan lists, checking each local object's age again just before.
-Remote objects have an age only where the store shows one (a local folder); for other stores
-gc refuses unless ``gc.grace`` is 0. Nothing here asks for confirmation: the CLI does.
+On a remote, ages come from the store's listing (S3 LastModified); packs and index files are
+collected in two phases (storage/remote_gc.py). Nothing here asks for confirmation: the CLI
+does.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from dvcish import fsutil
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError, UsageError
 from dvcish.history import Selection, collect
 from dvcish.repo import Repo
+from dvcish.storage import remote_gc
 from dvcish.storage.base import ObjectStore, oid_from_key
-from dvcish.storage.local import LocalStore
+from dvcish.storage.packed import PackedStore
 from dvcish.targets import Tracked
 from dvcish.tree import Tree, load_tree
 
@@ -45,8 +47,10 @@ class GcPlan:
     temp_files: dict[str, int] = field(default_factory=dict)  # path -> size
     young: int = 0  # unreferenced but younger than the grace period: kept
     remote: str | None = None  # description of the remote, with --cloud
-    remote_objects: list[str] = field(default_factory=list)
+    remote_objects: list[str] = field(default_factory=list)  # loose objects removed
     remote_young: int = 0
+    remote_plan: remote_gc.RemotePlan | None = None  # packs and indexes, with --cloud
+    needed: set[str] = field(default_factory=set, repr=False)
 
     @property
     def bytes_freed(self) -> int:
@@ -61,6 +65,7 @@ class GcPlan:
             "remote": self.remote,
             "remote_objects": sorted(self.remote_objects),
             "remote_young": self.remote_young,
+            "remote_packs": self.remote_plan.to_dict() if self.remote_plan else None,
         }
 
 
@@ -83,6 +88,7 @@ def plan(
     )
     needed = referenced_oids(repo, collect(repo, scope).unique(), store)
     result.referenced = len(needed)
+    result.needed = needed
     _plan_cache(repo, needed, now, result)
     if store is not None:
         _plan_remote(store, needed, now, result)
@@ -161,28 +167,11 @@ def _is_young(st: os.stat_result, now: float, grace: float) -> bool:
 
 
 def _plan_remote(store: ObjectStore, needed: set[str], now: float, result: GcPlan) -> None:
+    assert isinstance(store, PackedStore), "remotes are opened as packed stores"
     result.remote = store.description
-    unreferenced = set(store.list()) - needed
-    if not unreferenced:
-        return
-    if not isinstance(store, LocalStore):
-        if result.grace > 0:
-            raise DvcishError(
-                f"{store.description}: cannot tell how old its objects are, so gc cannot spare "
-                "what a running push is uploading; when no push runs, use "
-                "`dvcish config gc.grace 0` for this gc (nothing was deleted)"
-            )
-        result.remote_objects = sorted(unreferenced)
-        return
-    for oid in sorted(unreferenced):
-        try:
-            st = os.lstat(store.path_of(oid))
-        except FileNotFoundError:
-            continue
-        if _is_young(st, now, result.grace):
-            result.remote_young += 1
-        else:
-            result.remote_objects.append(oid)
+    result.remote_plan = remote_gc.plan(store, needed, result.grace, now)
+    result.remote_objects = sorted(result.remote_plan.loose)
+    result.remote_young = result.remote_plan.loose_young + result.remote_plan.waiting
 
 
 def apply(
@@ -190,6 +179,7 @@ def apply(
 ) -> GcPlan:
     """Delete what ``planned`` lists; returns what was actually removed."""
     done = GcPlan(planned.grace, planned.referenced, young=planned.young, remote=planned.remote)
+    done.needed = planned.needed
     done.remote_young = planned.remote_young
     for oid, size in planned.objects.items():
         if _remove_if_old(repo.cache.path_of(oid), planned.grace, now):
@@ -199,8 +189,9 @@ def apply(
     for path, size in planned.temp_files.items():
         if _remove_if_old(path, planned.grace, now):
             done.temp_files[path] = size
-    if store is not None and planned.remote_objects:
-        store.delete(planned.remote_objects)
+    if store is not None and planned.remote_plan is not None:
+        assert isinstance(store, PackedStore)
+        done.remote_plan = remote_gc.apply(store, planned.remote_plan, planned.needed)
         done.remote_objects = list(planned.remote_objects)
     return done
 

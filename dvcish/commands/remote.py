@@ -6,9 +6,11 @@ import os
 
 from dvcish import config as cfg
 from dvcish.errors import DvcishError, UsageError
-from dvcish.remotes import require_remote
+from dvcish.remotes import open_remote, require_remote
 from dvcish.repo import Repo
 from dvcish.storage.factory import FILE_SCHEME, S3_SCHEME
+from dvcish.storage.pack_check import Reindexed, rebuild_index
+from dvcish.storage.packed import PackedStore
 
 
 def add_remote(repo: Repo, name: str, url: str, default: bool, local: bool) -> None:
@@ -75,6 +77,16 @@ def normalize_url(repo: Repo, url: str) -> str:
     if os.path.isabs(path) or "${" in path:
         return path
     return os.path.relpath(os.path.abspath(path), repo.root)
+
+
+def reindex(repo: Repo, name: str | None) -> Reindexed:
+    """Rebuild a remote's index from its packs' central directories (``remote reindex``)."""
+    store = open_remote(repo, name)
+    try:
+        assert isinstance(store, PackedStore)
+        return rebuild_index(store)
+    finally:
+        store.close()
 
 
 def _check_name(name: str) -> None:

@@ -4,12 +4,16 @@ An *object* is an immutable blob named by its *oid* (XXH3-128 hex of its bytes).
 keeps object ``oid`` under the key ``<oid[:2]>/<oid[2:]>`` below its root, the same layout as the
 local cache, so a person can find and check any object by eye with ``xxh128sum``.
 
+Besides objects, a store holds *blobs*: files under other keys (``packs/<packid>.zip``,
+``index/<indexid>``, see packed.py), written whole and read whole or by byte range. An object
+is a blob too, under its object key.
+
 What a store promises (``tests/storage/test_contract.py`` checks every store, the cache too):
 - ``put`` stores only bytes that hash to the oid; on a mismatch it raises CorruptObjectError and
   stores nothing. A stored object is visible to ``exists``/``get``/``list`` after ``flush``.
 - ``get`` writes the bytes as stored, in order, or raises ObjectNotFoundError. It does not
   verify: readers that need trust hash what they receive (``read_verified``,
-  ``verified.download_verified``).
+  ``verified.receive_group``).
 - ``missing`` answers for many oids at once in as few requests as fit; ``delete`` of an absent
   oid is not an error; keys that are not objects (temp files, junk) are never listed.
 """
@@ -19,6 +23,7 @@ from __future__ import annotations
 import abc
 import io
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from dvcish.errors import CorruptObjectError
@@ -37,6 +42,44 @@ def oid_from_key(key: str) -> str | None:
         return None
     oid = prefix + rest
     return oid if is_valid_oid(oid) else None
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    key: str  # relative to the store's root, "/"-separated
+    size: int
+    mtime: float  # seconds since the epoch (S3: LastModified)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One object inside a read: ``length`` bytes at ``offset`` from the read's start (None:
+    everything to the end of the read)."""
+
+    oid: str
+    offset: int
+    length: int | None
+
+
+@dataclass(frozen=True)
+class ReadGroup:
+    """One request that delivers objects: bytes ``[offset, offset + length)`` of blob ``key``
+    (``length`` None: to its end), cut into ``pieces``. ``origin`` names the blob in messages."""
+
+    key: str
+    offset: int
+    length: int | None
+    pieces: tuple[Piece, ...]
+    origin: str
+
+    @property
+    def size(self) -> int:
+        """The bytes the read brings, where known (for progress)."""
+        return self.length or 0
+
+
+def loose_read(oid: str) -> ReadGroup:
+    return ReadGroup(object_key(oid), 0, None, (Piece(oid, 0, None),), f"object {object_key(oid)}")
 
 
 class ObjectStore(abc.ABC):
@@ -76,6 +119,34 @@ class ObjectStore(abc.ABC):
     def url_of(self, oid: str) -> str:
         """Where the object lives, for a person or another tool (a path or an s3:// URL)."""
 
+    # --- blobs ----------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def put_blob(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` whole or not at all; visible after ``flush``."""
+
+    @abc.abstractmethod
+    def get_blob(self, key: str, dest: BinaryIO, offset: int = 0, length: int | None = None) -> int:
+        """Write bytes ``[offset, offset + length)`` of blob ``key`` to ``dest`` (``length``
+        None: to the end); return the count. ObjectNotFoundError when there is no such blob."""
+
+    @abc.abstractmethod
+    def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
+        """Every blob whose key starts with ``prefix`` ("" for all), temp files excluded."""
+
+    @abc.abstractmethod
+    def delete_blobs(self, keys: Iterable[str]) -> None:
+        """Remove these blobs; an absent key is not an error."""
+
+    # --- reading many objects -------------------------------------------------------------------
+
+    def plan_reads(self, oids: Iterable[str]) -> list[ReadGroup]:
+        """The requests that bring these objects; by default one per object."""
+        return [loose_read(oid) for oid in oids]
+
+    def read_group(self, group: ReadGroup, dest: BinaryIO) -> int:
+        return self.get_blob(group.key, dest, group.offset, group.length)
+
     def read_verified(self, oid: str) -> bytes:
         """A small object's bytes (a tree), read into memory and checked against its oid.
 
@@ -93,6 +164,10 @@ class ObjectStore(abc.ABC):
                 actual,
             )
         return data
+
+    def preferred_jobs(self) -> int | None:
+        """How many transfers at once this store's settings ask for (None: no preference)."""
+        return None
 
     def check_readable(self) -> None:  # noqa: B027 - optional hook
         """Raise one clear DvcishError when the store cannot be read at all (before a fetch)."""

@@ -24,9 +24,9 @@ from dvcish import fsutil
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
 from dvcish.hashing import hash_bytes, hash_fd
 from dvcish.state import NullState, StateDB, stat_key
-from dvcish.storage.base import ObjectStore
+from dvcish.storage.base import ObjectStore, Piece, ReadGroup
 from dvcish.storage.local import LocalStore
-from dvcish.storage.verified import SMALL_FILE, clone_or_copy, download_verified
+from dvcish.storage.verified import SMALL_FILE, Received, clone_or_copy, receive_group
 
 QUARANTINE = ".quarantine"
 StatCache = StateDB | NullState
@@ -116,18 +116,58 @@ class Cache(LocalStore):
     # --- writing -------------------------------------------------------------------------------
 
     def receive(self, store: ObjectStore, oid: str) -> int:
-        """Download ``oid`` from ``store`` (verified) and stage it; visible after ``flush``."""
-        tmp, fd = fsutil.create_temp(self.folder_of(oid), fsutil.READ_ONLY_MODE)
-        try:
-            try:
-                size = download_verified(store, oid, fd)
-            finally:
-                os.close(fd)
-        except BaseException:
-            fsutil.remove_quietly(tmp)
-            raise
-        self.batch.add(tmp, self.path_of(oid))
-        return size
+        """Download one object (verified) and stage it; visible after ``flush``."""
+        [(_oid, outcome)] = self.receive_group(store, store.plan_reads([oid])[0])
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def receive_group(
+        self, store: ObjectStore, group: ReadGroup
+    ) -> list[tuple[str, int | DvcishError]]:
+        """Run one read of ``store`` and stage every object in it that verifies; a piece that
+        does not is read again alone, once. Returns (oid, size or the error) for each piece."""
+        outcomes: list[tuple[str, int | DvcishError]] = []
+        arrived = {item.oid: item for item in receive_group(store, group, self._open_temp)}
+        for piece in group.pieces:
+            item = arrived.get(piece.oid)
+            if item is None or not item.verified:
+                if item is not None:
+                    fsutil.remove_quietly(item.path)
+                item = self._read_again(store, group, piece)
+            if isinstance(item, DvcishError):
+                outcomes.append((piece.oid, item))
+                continue
+            self.batch.add(item.path, self.path_of(piece.oid))
+            outcomes.append((piece.oid, item.size))
+        return outcomes
+
+    def _read_again(
+        self, store: ObjectStore, group: ReadGroup, piece: Piece
+    ) -> Received | DvcishError:
+        alone = ReadGroup(
+            group.key,
+            group.offset + piece.offset,
+            piece.length,
+            (Piece(piece.oid, 0, piece.length),),
+            group.origin,
+        )
+        again = receive_group(store, alone, self._open_temp)
+        if again and again[0].verified:
+            return again[0]
+        for item in again:
+            fsutil.remove_quietly(item.path)
+        actual = again[0].actual if again else None
+        why = f"content hashes to {actual}" if actual else "it arrived cut short"
+        return CorruptObjectError(
+            f"{store.description}: {group.origin}: object {piece.oid} is corrupt ({why}); "
+            "restore it from another copy with `dvcish push`",
+            piece.oid,
+            actual,
+        )
+
+    def _open_temp(self, oid: str) -> tuple[str, int]:
+        return fsutil.create_temp(self.folder_of(oid), fsutil.READ_ONLY_MODE)
 
     def freshen(self, oids: set[str]) -> set[str]:
         """Give every held object of ``oids`` a new mtime (so gc's grace period covers its

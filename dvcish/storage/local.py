@@ -9,7 +9,7 @@ from typing import BinaryIO
 from dvcish import fsutil
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
 from dvcish.hashing import CHUNK_SIZE
-from dvcish.storage.base import ObjectStore, oid_from_key
+from dvcish.storage.base import BlobInfo, ObjectStore, oid_from_key
 from dvcish.storage.batch import DurableBatch
 from dvcish.storage.verified import copy_hashing
 
@@ -68,17 +68,9 @@ class LocalStore(ObjectStore):
 
     def get(self, oid: str, dest: BinaryIO) -> int:
         try:
-            fd = os.open(self.path_of(oid), os.O_RDONLY)
+            return _copy_range(self.path_of(oid), dest, 0, None)
         except FileNotFoundError:
             raise ObjectNotFoundError(f"{self.description}: object {oid} not found", oid) from None
-        total = 0
-        try:
-            while chunk := os.read(fd, CHUNK_SIZE):
-                dest.write(chunk)
-                total += len(chunk)
-        finally:
-            os.close(fd)
-        return total
 
     def put(self, oid: str, source_path: str) -> None:
         tmp, dst = fsutil.create_temp(self.folder_of(oid), fsutil.READ_ONLY_MODE)
@@ -99,6 +91,43 @@ class LocalStore(ObjectStore):
             fsutil.remove_quietly(tmp)
             raise
         self.batch.add(tmp, self.path_of(oid))
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        final = self._blob_path(key)
+        tmp, fd = fsutil.create_temp(os.path.dirname(final), fsutil.READ_ONLY_MODE)
+        try:
+            try:
+                fsutil.write_all(fd, data)
+            finally:
+                os.close(fd)
+        except BaseException:
+            fsutil.remove_quietly(tmp)
+            raise
+        self.batch.add(tmp, final)
+
+    def get_blob(self, key: str, dest: BinaryIO, offset: int = 0, length: int | None = None) -> int:
+        try:
+            return _copy_range(self._blob_path(key), dest, offset, length)
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectNotFoundError(f"{self.description}: {key} not found", key) from None
+
+    def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
+        folder, _, _ = prefix.rpartition("/")
+        start = os.path.join(self.root, folder) if folder else self.root
+        for path, st in _walk_files(start):
+            key = os.path.relpath(path, self.root).replace(os.sep, "/")
+            if key.startswith(prefix):
+                yield BlobInfo(key, st.st_size, st.st_mtime)
+
+    def delete_blobs(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            fsutil.remove_quietly(self._blob_path(key))
+
+    def _blob_path(self, key: str) -> str:
+        parts = key.split("/")
+        if not key or any(part in ("", ".", "..") for part in parts):
+            raise DvcishError(f"{self.description}: bad key {key!r}")
+        return os.path.join(self.root, *parts)
 
     def flush(self) -> None:
         self.batch.commit()
@@ -127,3 +156,37 @@ class LocalStore(ObjectStore):
     def delete(self, oids: Iterable[str]) -> None:
         for oid in oids:
             fsutil.remove_quietly(self.path_of(oid))
+
+
+def _copy_range(path: str, dest: BinaryIO, offset: int, length: int | None) -> int:
+    """Write bytes [offset, offset + length) of the file at ``path`` to ``dest``."""
+    fd = os.open(path, os.O_RDONLY)
+    total = 0
+    try:
+        if offset:
+            os.lseek(fd, offset, os.SEEK_SET)
+        while length is None or total < length:
+            want = CHUNK_SIZE if length is None else min(CHUNK_SIZE, length - total)
+            chunk = os.read(fd, want)
+            if not chunk:
+                break
+            dest.write(chunk)
+            total += len(chunk)
+    finally:
+        os.close(fd)
+    return total
+
+
+def _walk_files(start: str) -> Iterator[tuple[str, os.stat_result]]:
+    """(path, stat) of every regular file below ``start`` that is not a temp file."""
+    stack = [start]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            elif entry.is_file(follow_symlinks=False) and not fsutil.is_temp_name(entry.name):
+                yield entry.path, entry.stat(follow_symlinks=False)

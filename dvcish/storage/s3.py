@@ -26,7 +26,7 @@ from botocore.config import Config
 
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
 from dvcish.hashing import CHUNK_SIZE, hash_bytes, hash_fd, new_hasher
-from dvcish.storage.base import ObjectStore, object_key, oid_from_key
+from dvcish.storage.base import BlobInfo, ObjectStore, object_key, oid_from_key
 from dvcish.storage.s3_options import S3Options
 
 # Asking about at most this many oids sends one HEAD per oid; more lists the fan-out prefixes.
@@ -98,6 +98,9 @@ class S3Store(ObjectStore):
     def __repr__(self) -> str:
         return f"S3Store({self.description!r})"
 
+    def preferred_jobs(self) -> int | None:
+        return self.options.jobs
+
     def check_readable(self) -> None:
         """One cheap listing; raises a DvcishError naming the bucket when it cannot be read."""
         with self._errors("checking the bucket"):
@@ -140,14 +143,29 @@ class S3Store(ObjectStore):
         return len(page.get("Contents", ())) * 256 <= FULL_LISTING_PAGES * 1000
 
     def get(self, oid: str, dest: BinaryIO) -> int:
+        return self._download(object_key(oid), dest, 0, None, f"object {oid}", oid)
+
+    def get_blob(self, key: str, dest: BinaryIO, offset: int = 0, length: int | None = None) -> int:
+        return self._download(key, dest, offset, length, key, key)
+
+    def _download(
+        self, key: str, dest: BinaryIO, offset: int, length: int | None, what: str, name: str
+    ) -> int:
+        """Stream bytes [offset, offset + length) of ``key`` into ``dest`` (one GET)."""
+        if length == 0:
+            return 0
+        request: dict[str, Any] = {"Bucket": self.bucket, "Key": self._root + key}
+        if offset or length is not None:
+            end = "" if length is None else str(offset + length - 1)
+            request["Range"] = f"bytes={offset}-{end}"
         total = 0
-        with self._errors(f"downloading object {oid}"):
+        with self._errors(f"downloading {what}"):
             try:
-                response = self.client().get_object(Bucket=self.bucket, Key=self.key_of(oid))
+                response = self.client().get_object(**request)
             except bx.ClientError as exc:
                 if _code(exc) in ("NoSuchKey", "404"):
                     raise ObjectNotFoundError(
-                        f"{self.description}: object {oid} not found", oid
+                        f"{self.description}: {what} not found", name
                     ) from None
                 raise
             body = response["Body"]
@@ -158,6 +176,27 @@ class S3Store(ObjectStore):
             finally:
                 body.close()
         return total
+
+    def put_blob(self, key: str, data: bytes) -> None:
+        extra = {"ServerSideEncryption": self.options.sse} if self.options.sse else {}
+        with self._errors(f"uploading {key}"):
+            self.client().put_object(
+                Bucket=self.bucket, Key=self._root + key, Body=data, **_md5(data), **extra
+            )
+
+    def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
+        paginator = self.client().get_paginator("list_objects_v2")
+        with self._errors("listing"):
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self._root + prefix):
+                for item in page.get("Contents", ()):
+                    key = item["Key"][len(self._root) :]
+                    mtime = item["LastModified"].timestamp()
+                    yield BlobInfo(key, int(item["Size"]), mtime)
+
+    def delete_blobs(self, keys: Iterable[str]) -> None:
+        full = [self._root + key for key in dict.fromkeys(keys)]
+        batches = [full[i : i + DELETE_BATCH] for i in range(0, len(full), DELETE_BATCH)]
+        self._parallel(self._delete_batch, batches)
 
     def put(self, oid: str, source_path: str) -> None:
         extra = {"ServerSideEncryption": self.options.sse} if self.options.sse else {}
@@ -179,9 +218,7 @@ class S3Store(ObjectStore):
         yield from self._list_keys(self._root)
 
     def delete(self, oids: Iterable[str]) -> None:
-        keys = [self.key_of(oid) for oid in dict.fromkeys(oids)]
-        batches = [keys[i : i + DELETE_BATCH] for i in range(0, len(keys), DELETE_BATCH)]
-        self._parallel(self._delete_batch, batches)
+        self.delete_blobs(object_key(oid) for oid in oids)
 
     def close(self) -> None:
         with self._lock:

@@ -1,6 +1,8 @@
 """Verified reads and writes: the one copy-while-hashing routine, the one hashing writer, the one
-reflink helper and the one verified download. Every object byte that dvcish copies, stores or
-receives passes through here, so "the bytes written are the bytes hashed" holds everywhere.
+reflink helper and the one receiving path for downloads (``receive_group``: a read cut into its
+objects, each hashed while it is written to a temp file). Every object byte that dvcish copies,
+stores or receives passes through here, so "the bytes written are the bytes hashed" holds
+everywhere.
 """
 
 from __future__ import annotations
@@ -8,14 +10,12 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from dvcish import fsutil
-from dvcish.errors import CorruptObjectError
 from dvcish.hashing import CHUNK_SIZE, hash_fd, new_hasher
-
-if TYPE_CHECKING:
-    from dvcish.storage.base import ObjectStore
+from dvcish.storage.base import ObjectStore, Piece, ReadGroup
 
 # Files up to this size are read whole: one read, one hash, one write.
 SMALL_FILE = 4 << 20
@@ -91,27 +91,88 @@ def clone_or_copy(
     return oid, size, False
 
 
-def download_verified(store: ObjectStore, oid: str, fd: int) -> int:
-    """Write object ``oid`` from ``store`` into the empty file ``fd``, hashing as it arrives.
+@dataclass
+class Received:
+    """One object that arrived in a temp file, and what its bytes hash to."""
 
-    A mismatch is tried once more from the start; then CorruptObjectError names the store and
-    key. The caller owns ``fd`` and renames it into place only when this returns.
-    """
-    from dvcish.storage.base import object_key
+    oid: str
+    path: str
+    size: int
+    actual: str
 
-    actual = ""
-    for attempt in (1, 2):
-        if attempt == 2:
-            os.ftruncate(fd, 0)
-            os.lseek(fd, 0, os.SEEK_SET)
-        sink = HashingWriter(fd)
-        size = store.get(oid, sink)
-        actual = sink.hexdigest()
-        if actual == oid:
-            return size
-    raise CorruptObjectError(
-        f"{store.description}: object {object_key(oid)} is corrupt (content hashes to "
-        f"{actual}); restore it from another copy with `dvcish push`",
-        oid,
-        actual,
-    )
+    @property
+    def verified(self) -> bool:
+        return self.actual == self.oid
+
+
+class _PieceSplitter:
+    """The sink of one read: routes its bytes to the pieces, each into its own temp file,
+    hashing them as they are written; bytes between pieces are dropped."""
+
+    def __init__(self, pieces: tuple[Piece, ...], open_temp: Callable[[str], tuple[str, int]]):
+        self.pieces = sorted(pieces, key=lambda piece: piece.offset)
+        self.open_temp = open_temp
+        self.position = 0
+        self.index = 0
+        self.current: tuple[str, int, HashingWriter] | None = None
+        self.done: list[Received] = []
+
+    def write(self, data: bytes | memoryview) -> int:
+        view = memoryview(data)
+        while view and self.index < len(self.pieces):
+            piece = self.pieces[self.index]
+            if self.position < piece.offset:  # a gap before the next piece
+                skip = min(len(view), piece.offset - self.position)
+                view, self.position = view[skip:], self.position + skip
+                continue
+            if self.current is None:
+                path, fd = self.open_temp(piece.oid)
+                self.current = (path, fd, HashingWriter(fd))
+            sink = self.current[2]
+            take = len(view) if piece.length is None else min(len(view), piece.length - sink.size)
+            sink.write(view[:take])
+            view, self.position = view[take:], self.position + take
+            if piece.length is not None and sink.size == piece.length:
+                self._close_piece()
+        return len(data)
+
+    def finish(self) -> None:
+        """After the read: a piece that runs to the end of the read is complete now."""
+        if self.current is not None and self.pieces[self.index].length is None:
+            self._close_piece()
+
+    def _close_piece(self) -> None:
+        assert self.current is not None
+        path, fd, sink = self.current
+        os.close(fd)
+        self.done.append(Received(self.pieces[self.index].oid, path, sink.size, sink.hexdigest()))
+        self.current = None
+        self.index += 1
+
+    def discard(self) -> None:
+        """Remove every temp file (the read failed part way)."""
+        if self.current is not None:
+            os.close(self.current[1])
+            fsutil.remove_quietly(self.current[0])
+            self.current = None
+        for received in self.done:
+            fsutil.remove_quietly(received.path)
+
+
+def receive_group(
+    store: ObjectStore, group: ReadGroup, open_temp: Callable[[str], tuple[str, int]]
+) -> list[Received]:
+    """Run one read and cut it into its pieces, each into a fresh temp file from
+    ``open_temp(oid)`` (path, open descriptor), hashed as it is written. Returns the pieces that
+    arrived whole, verified or not; a read that fails leaves no temp file behind."""
+    splitter = _PieceSplitter(group.pieces, open_temp)
+    try:
+        store.read_group(group, splitter)  # type: ignore[arg-type]
+        splitter.finish()
+    except BaseException:
+        splitter.discard()
+        raise
+    if splitter.current is not None:  # the read ended inside a piece
+        os.close(splitter.current[1])
+        fsutil.remove_quietly(splitter.current[0])
+    return splitter.done

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from dvcish.errors import CorruptObjectError, ObjectNotFoundError
+from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
 from dvcish.fsutil import TEMP_PREFIX
 from dvcish.hashing import hash_bytes
 from dvcish.storage.base import ObjectStore, object_key
 from dvcish.storage.cache import Cache
 from dvcish.storage.local import LocalStore
 from dvcish.storage.memory import MemoryStore
+from dvcish.storage.packed import PackedStore, PackOptions
 
 MiB = 1 << 20
 # More than one listing page (1,000 keys), all in one fan-out prefix.
@@ -33,6 +34,9 @@ class Backend:
     store: ObjectStore
     # Writes raw bytes under a key relative to the store's root, bypassing the store.
     add_junk: Callable[[str, bytes], None] | None = None
+    # A PackedStore: packed objects live inside packs (no key or URL of their own, removed only
+    # by gc --cloud); tests/test_packs.py covers what differs.
+    packed: bool = False
 
 
 def memory_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
@@ -77,12 +81,29 @@ def s3_backend(server_fixture: str) -> Callable[[pytest.FixtureRequest, Path], B
     return make
 
 
+def packed(make: Callable[[pytest.FixtureRequest, Path], Backend]):
+    """The same backend behind a PackedStore that packs everything under 64 KiB into packs of
+    about 32 KiB, so every test crosses several packs and the loose path for large objects."""
+
+    def wrapped(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+        inner = make(request, tmp_path)
+        options = PackOptions(threshold=64 * 1024, pack_size=32 * 1024, loose_below=0)
+        store = PackedStore(inner.store, options, str(tmp_path / "index-cache"))
+        return Backend(store, inner.add_junk, packed=True)
+
+    return wrapped
+
+
 BACKENDS = {
     "memory": memory_backend,
     "local": local_backend,
     "cache": cache_backend,
     "s3-moto": s3_backend("moto_server"),
     "s3-rclone": s3_backend("rclone_server"),
+    "packed-memory": packed(memory_backend),
+    "packed-local": packed(local_backend),
+    "packed-moto": packed(s3_backend("moto_server")),
+    "packed-rclone": packed(s3_backend("rclone_server")),
 }
 
 
@@ -155,7 +176,8 @@ def contents_in_prefix(prefix: str, count: int) -> list[bytes]:
     return [b"paged-%d" % i for i in _indexes_with_prefix("paged-", prefix, count)]
 
 
-def test_put_then_exists_get_and_list(store: ObjectStore, blobs: Blobs) -> None:
+def test_put_then_exists_get_and_list(backend: Backend, blobs: Blobs) -> None:
+    store = backend.store
     oids = blobs.put(store, b"hello\n", b"", bytes(range(256)) * 100)
     for oid in oids:
         assert store.exists(oid)
@@ -164,7 +186,11 @@ def test_put_then_exists_get_and_list(store: ObjectStore, blobs: Blobs) -> None:
     store.put(*blobs.file(b"hello\n"))  # putting an object again is harmless
     store.flush()
     assert read(store, oids[0]) == b"hello\n"
-    assert object_key(oids[0]) in store.url_of(oids[0])
+    if backend.packed:
+        with pytest.raises(DvcishError, match="is packed in packs/"):
+            store.url_of(oids[0])
+    else:
+        assert object_key(oids[0]) in store.url_of(oids[0])
 
 
 def test_read_verified_checks_the_bytes(backend: Backend, blobs: Blobs) -> None:
@@ -174,8 +200,8 @@ def test_read_verified_checks_the_bytes(backend: Backend, blobs: Blobs) -> None:
     [absent] = absent_oids(1)
     with pytest.raises(ObjectNotFoundError):
         store.read_verified(absent)
-    if backend.add_junk is None:
-        return
+    if backend.add_junk is None or backend.packed:
+        return  # a corrupt pack member: tests/test_packs.py
     backend.add_junk(object_key(bad), b"rotten")
     with pytest.raises(CorruptObjectError) as excinfo:
         store.read_verified(bad)
@@ -245,7 +271,10 @@ def test_get_of_an_absent_object_raises(store: ObjectStore) -> None:
     assert not store.exists(oid)
 
 
-def test_delete_present_and_absent(store: ObjectStore, blobs: Blobs) -> None:
+def test_delete_present_and_absent(backend: Backend, blobs: Blobs) -> None:
+    if backend.packed:
+        pytest.skip("packed objects are removed by gc --cloud, tested in tests/test_packs.py")
+    store = backend.store
     doomed, kept = blobs.put(store, b"doomed", b"kept")
     [never] = absent_oids(1)
     store.delete([doomed, never])
@@ -274,3 +303,37 @@ def test_list_skips_keys_that_are_not_objects(backend: Backend, blobs: Blobs) ->
         backend.add_junk(key, b"junk")
     assert list(store.list()) == [oid]
     assert store.missing([oid]) == set()
+
+
+def test_blobs_whole_and_by_range(store: ObjectStore) -> None:
+    data = bytes(range(256)) * 40
+    store.put_blob("packs/p1.zip", data)
+    store.put_blob("index/i1", b"index bytes")
+    store.flush()
+    buffer = io.BytesIO()
+    assert store.get_blob("packs/p1.zip", buffer) == len(data) and buffer.getvalue() == data
+    for offset, length in ((0, 1), (100, 1000), (len(data) - 7, 7), (5000, None)):
+        buffer = io.BytesIO()
+        store.get_blob("packs/p1.zip", buffer, offset, length)
+        expected = data[offset:] if length is None else data[offset : offset + length]
+        assert buffer.getvalue() == expected, (offset, length)
+    listed = {info.key: info for info in store.list_blobs("packs/")}
+    assert set(listed) == {"packs/p1.zip"} and listed["packs/p1.zip"].size == len(data)
+    assert listed["packs/p1.zip"].mtime > 0
+    assert [info.key for info in store.list_blobs("index/")] == ["index/i1"]
+    assert list(store.list()) == []  # blobs are not objects
+    with pytest.raises(ObjectNotFoundError):
+        store.get_blob("packs/absent.zip", io.BytesIO())
+    store.delete_blobs(["packs/p1.zip", "packs/never.zip"])
+    assert [info.key for info in store.list_blobs("packs/")] == []
+
+
+def test_an_object_is_a_blob_under_its_key(backend: Backend, blobs: Blobs) -> None:
+    if backend.packed:
+        pytest.skip("a packed object lives inside a pack, not under its own key")
+    store = backend.store
+    [oid] = blobs.put(store, b"0123456789")
+    buffer = io.BytesIO()
+    store.get_blob(object_key(oid), buffer, 2, 3)
+    assert buffer.getvalue() == b"234"
+    assert [info.key for info in store.list_blobs("")] == [object_key(oid)]
