@@ -32,3 +32,7 @@ class ObjectNotFoundError(DvcishError):
     def __init__(self, message: str, oid: str):
         super().__init__(message)
         self.oid = oid
+
+
+class RemoteUnavailableError(DvcishError):
+    """A remote failed so many requests in a row that the transfer stops (not one per object)."""

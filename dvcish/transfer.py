@@ -16,7 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
+from dvcish.errors import (
+    CorruptObjectError,
+    DvcishError,
+    ObjectNotFoundError,
+    RemoteUnavailableError,
+)
 from dvcish.progress import Progress
 from dvcish.storage.base import ObjectStore, ReadGroup
 from dvcish.storage.cache import Cache
@@ -259,13 +264,16 @@ def _run_pool(
     progress: Progress,
     label: Callable[[str], str | None],
 ) -> set[str]:
-    """Run ``action`` on every oid in a thread pool; return the oids that failed."""
+    """Run ``action`` on every oid in a thread pool; return the oids that failed. A store
+    that gives up (RemoteUnavailableError) stops the whole run."""
     failed: set[str] = set()
 
     def run_one(oid: str) -> tuple[Failure | None, int]:
         """(failure or None, bytes moved); runs in a worker thread."""
         try:
             return None, action(oid)
+        except RemoteUnavailableError:
+            raise
         except (DvcishError, OSError) as exc:
             return failure_of(exc, oid, label(oid) or ""), 0
 
@@ -314,14 +322,18 @@ def bounded_map(jobs: int, function: Callable[[U], T], items: Iterable[U]):
     window = max(1, jobs) * 4
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         pending: deque = deque()
-        for item in items:
-            pending.append((item, pool.submit(function, item)))
-            if len(pending) >= window:
+        try:
+            for item in items:
+                pending.append((item, pool.submit(function, item)))
+                if len(pending) >= window:
+                    done_item, future = pending.popleft()
+                    yield done_item, future.result()
+            while pending:
                 done_item, future = pending.popleft()
                 yield done_item, future.result()
-        while pending:
-            done_item, future = pending.popleft()
-            yield done_item, future.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)  # a failure stops what has not begun
+            raise
 
 
 @dataclass

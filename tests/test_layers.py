@@ -36,7 +36,7 @@ ONLY_IN = {  # third-party module -> the modules allowed to import it
     "typer": "dvcish.cli.",
     "tqdm": "dvcish.cli.",
     "click": "dvcish.cli.",
-    "boto3": "dvcish.storage.s3",
+    "boto3": "dvcish.storage.s3",  # s3.py and s3_errors.py: the S3 backend
     "botocore": "dvcish.storage.s3",
 }
 

@@ -1,9 +1,9 @@
 """The S3 store: objects in a bucket under ``<prefix>/<oid[:2]>/<oid[2:]>``.
 
-This module owns everything S3: the remote settings (``S3Options``), the store (``S3Store``) and
-the translation of every boto3/botocore failure into a one-line ``DvcishError`` that names the
-remote. It is the only dvcish module that imports boto3 or botocore; the rest of dvcish imports
-it lazily, so commands that never touch S3 never pay for boto3.
+The S3 backend is this module (the store, ``S3Store``) with s3_errors.py (what each boto3/botocore
+failure means) and s3_options.py (the remote settings, boto3-free). Only these import boto3 or
+botocore; the rest of dvcish imports them lazily, so commands that never touch S3 never pay for
+boto3.
 
 Secrets (secret_access_key, session_token) never appear in a message or a repr.
 """
@@ -14,7 +14,9 @@ import base64
 import contextlib
 import hashlib
 import os
+import random
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, BinaryIO, TypeVar
@@ -24,9 +26,15 @@ import botocore.session
 from botocore import exceptions as bx
 from botocore.config import Config
 
-from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
+from dvcish.errors import (
+    CorruptObjectError,
+    DvcishError,
+    ObjectNotFoundError,
+    RemoteUnavailableError,
+)
 from dvcish.hashing import CHUNK_SIZE, hash_bytes, hash_fd, new_hasher
 from dvcish.storage.base import BlobInfo, ObjectStore, object_key, oid_from_key
+from dvcish.storage.s3_errors import OVERLOADED, TRANSIENT, error_code, error_status, explain
 from dvcish.storage.s3_options import S3Options
 
 # Asking about at most this many oids sends one HEAD per oid; more lists the fan-out prefixes.
@@ -43,20 +51,13 @@ DELETE_BATCH = 1000
 DEFAULT_REGION = "us-east-1"
 # Instance-metadata (IMDS) credential lookups: one short attempt, so "no credentials" is quick.
 IMDS_TIMEOUT = 1
-_ACCESS_CODES = {"AccessDenied", "AllAccessDisabled", "ExpiredToken", "InvalidAccessKeyId"}
-_ACCESS_CODES |= {"InvalidToken", "SignatureDoesNotMatch", "TokenRefreshRequired"}
-_REGION_CODES = {"AuthorizationHeaderMalformed", "IllegalLocationConstraintException"}
-_CREDENTIALS_HINT = "check access_key_id/secret_access_key, the profile or the AWS_* variables"
-# Failures before any answer from S3: (exception types, problem, hint); first match wins.
-_TRANSPORT_ERRORS: list[tuple[Any, str, str]] = [
-    (bx.NoCredentialsError, "no credentials found", _CREDENTIALS_HINT),
-    (bx.PartialCredentialsError, "incomplete credentials", _CREDENTIALS_HINT),
-    (bx.ProfileNotFound, "AWS profile '{profile}' not found", "fix the remote's profile"),
-    (bx.SSLError, "TLS error talking to {endpoint}", "check ssl_verify and the CA bundle"),
-    (bx.ConnectionError, "cannot reach {endpoint}", "check endpointurl and the network"),
-    (bx.ReadTimeoutError, "{endpoint} did not answer in time", "try again or raise read_timeout"),
-    (bx.NoRegionError, "no region configured", "set the remote's region"),
-]
+# Per-object transfers retry what botocore cannot (a body cut short, a reset or a timeout while
+# it streams) and what still fails after botocore's own attempts (5xx, 429, resets, timeouts):
+# up to RETRY_ATTEMPTS attempts, pausing RETRY_PAUSE seconds, doubled each time, with jitter.
+RETRY_ATTEMPTS = 4
+RETRY_PAUSE = 0.2
+# This many failed attempts in a row on one store (any thread) mean the endpoint is down.
+DEAD_AFTER = 6
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -94,6 +95,7 @@ class S3Store(ObjectStore):
         self._root = f"{self.prefix}/" if self.prefix else ""
         self._client: Any = None
         self._lock = threading.Lock()
+        self._failures_in_a_row = 0  # failed attempts since the last answer (see _retrying)
 
     def __repr__(self) -> str:
         return f"S3Store({self.description!r})"
@@ -111,7 +113,7 @@ class S3Store(ObjectStore):
             try:
                 self.client().head_object(Bucket=self.bucket, Key=self.key_of(oid))
             except bx.ClientError as exc:
-                if _status(exc) == 404:
+                if error_status(exc) == 404:
                     return False
                 raise
         return True
@@ -143,46 +145,57 @@ class S3Store(ObjectStore):
         return len(page.get("Contents", ())) * 256 <= FULL_LISTING_PAGES * 1000
 
     def get(self, oid: str, dest: BinaryIO) -> int:
-        return self._download(object_key(oid), dest, 0, None, f"object {oid}", oid)
+        return self.read_into(self.key_of(oid), dest, f"downloading object {oid}", oid)
 
     def get_blob(self, key: str, dest: BinaryIO, offset: int = 0, length: int | None = None) -> int:
-        return self._download(key, dest, offset, length, key, key)
-
-    def _download(
-        self, key: str, dest: BinaryIO, offset: int, length: int | None, what: str, name: str
-    ) -> int:
-        """Stream bytes [offset, offset + length) of ``key`` into ``dest`` (one GET)."""
         if length == 0:
             return 0
-        request: dict[str, Any] = {"Bucket": self.bucket, "Key": self._root + key}
-        if offset or length is not None:
-            end = "" if length is None else str(offset + length - 1)
-            request["Range"] = f"bytes={offset}-{end}"
-        total = 0
-        with self._errors(f"downloading {what}"):
+        last = -1 if length is None else offset + length - 1
+        return self.read_into(self._root + key, dest, f"downloading {key}", key, offset, last)
+
+    def read_into(
+        self, key: str, sink: BinaryIO, action: str, oid: str, first: int = 0, last: int = -1
+    ) -> int:
+        """Stream bytes ``first``..``last`` (inclusive; -1: to the end) of ``key`` into ``sink``
+        under ``_retrying``: a body cut short resumes at the next byte it lacks. Returns the
+        bytes written; ObjectNotFoundError (for ``oid``) when the key is absent."""
+        done = 0
+
+        def attempt() -> int:
+            nonlocal done
+            start = first + done
+            if 0 <= last < start:
+                return done
+            end = "" if last < 0 else last
+            ranged = {"Range": f"bytes={start}-{end}"} if start or end != "" else {}
             try:
-                response = self.client().get_object(**request)
+                response = self.client().get_object(Bucket=self.bucket, Key=key, **ranged)
             except bx.ClientError as exc:
-                if _code(exc) in ("NoSuchKey", "404"):
-                    raise ObjectNotFoundError(
-                        f"{self.description}: {what} not found", name
-                    ) from None
+                if error_code(exc) in ("NoSuchKey", "404"):
+                    message = f"{self.description}: object {oid} not found"
+                    raise ObjectNotFoundError(message, oid) from None
+                if done and error_status(exc) == 416:
+                    return done  # the cut came after the last byte
                 raise
             body = response["Body"]
             try:
                 for chunk in body.iter_chunks(CHUNK_SIZE):
-                    dest.write(chunk)
-                    total += len(chunk)
+                    sink.write(chunk)
+                    done += len(chunk)
             finally:
                 body.close()
-        return total
+            return done
+
+        return self._retrying(action, attempt)
 
     def put_blob(self, key: str, data: bytes) -> None:
         extra = {"ServerSideEncryption": self.options.sse} if self.options.sse else {}
-        with self._errors(f"uploading {key}"):
-            self.client().put_object(
+        self._retrying(
+            f"uploading {key}",
+            lambda: self.client().put_object(
                 Bucket=self.bucket, Key=self._root + key, Body=data, **_md5(data), **extra
-            )
+            ),
+        )
 
     def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
         paginator = self.client().get_paginator("list_objects_v2")
@@ -205,10 +218,12 @@ class S3Store(ObjectStore):
             if size < self.multipart_threshold:
                 data = src.read()
                 _check_hash(hash_bytes(data), oid, source_path)
-                with self._errors(f"uploading object {oid}"):
-                    self.client().put_object(
+                self._retrying(
+                    f"uploading object {oid}",
+                    lambda: self.client().put_object(
                         Bucket=self.bucket, Key=self.key_of(oid), Body=data, **_md5(data), **extra
-                    )
+                    ),
+                )
                 return
             _check_hash(hash_fd(src.fileno())[0], oid, source_path)  # refuse before sending
             src.seek(0)
@@ -356,8 +371,11 @@ class S3Store(ObjectStore):
 
         def send(number: int, chunk: bytes) -> dict[str, Any]:
             try:
-                response = self.client().upload_part(
-                    **upload, PartNumber=number, Body=chunk, **_md5(chunk)
+                response = self._retrying(
+                    f"uploading part {number} of {upload['Key']}",
+                    lambda: self.client().upload_part(
+                        **upload, PartNumber=number, Body=chunk, **_md5(chunk)
+                    ),
                 )
                 return {"PartNumber": number, "ETag": response["ETag"]}
             except BaseException:
@@ -375,47 +393,68 @@ class S3Store(ObjectStore):
             parts = [f.result() for f in futures]
         return parts, hasher.hexdigest()
 
+    def _retrying(self, action: str, attempt: Callable[[], _T]) -> _T:
+        """Run ``attempt`` (one request, or a request and its streamed body) until it succeeds:
+        the one place S3 transfers retry.
+
+        A transient failure (see TRANSIENT; a 5xx or 429 that outlived botocore's retries) is
+        tried again, up to RETRY_ATTEMPTS attempts with growing pauses; ``attempt`` is called
+        afresh each time and must resume from what it already delivered. Any other failure is
+        not retried. Errors come out as one line naming the remote and ``action``; a
+        DvcishError raised by ``attempt`` (not found, say) passes through. DEAD_AFTER failed
+        attempts in a row on this store, in any thread, raise RemoteUnavailableError, which
+        stops the whole transfer instead of failing every remaining object.
+        """
+        for number in range(1, RETRY_ATTEMPTS + 1):
+            if self._failures_in_a_row >= DEAD_AFTER:
+                raise RemoteUnavailableError(
+                    f"{self.description}: stopped after {DEAD_AFTER} failed requests in a row "
+                    f"(while {action}); check endpointurl and the network, then run it again"
+                )
+            try:
+                result = attempt()
+            except (bx.BotoCoreError, bx.ClientError) as exc:
+                transient = isinstance(exc, TRANSIENT) or (
+                    isinstance(exc, bx.ClientError) and error_status(exc) in OVERLOADED
+                )
+                error = self._error(exc, action)
+                if self._note_failure(transient or isinstance(exc, bx.ConnectionError)):
+                    raise RemoteUnavailableError(
+                        f"{error}; stopped after {DEAD_AFTER} failed requests in a row"
+                    ) from None
+                if not transient or number == RETRY_ATTEMPTS:
+                    raise error from None
+                time.sleep(RETRY_PAUSE * 2 ** (number - 1) * random.uniform(0.5, 1.5))
+                continue
+            except DvcishError:
+                self._note_failure(False)
+                raise
+            self._note_failure(False)
+            return result
+        raise AssertionError("not reached")
+
+    def _note_failure(self, failed: bool) -> bool:
+        """Count failed attempts in a row (an answer resets it); True when the store is dead."""
+        with self._lock:
+            self._failures_in_a_row = self._failures_in_a_row + 1 if failed else 0
+            return self._failures_in_a_row >= DEAD_AFTER
+
     @contextlib.contextmanager
     def _errors(self, action: str) -> Iterator[None]:
         """Turn any boto3/botocore failure inside the block into a one-line DvcishError."""
         try:
             yield
         except (bx.BotoCoreError, bx.ClientError) as exc:
-            problem, hint = self._explain(exc)
-            message = f"{self.description}: {problem} while {action}; {hint}"
-            raise DvcishError(self._redact(message)) from None
+            raise self._error(exc, action) from None
 
-    def _explain(self, exc: Exception) -> tuple[str, str]:
-        if not isinstance(exc, bx.ClientError):
-            for kinds, problem, hint in _TRANSPORT_ERRORS:
-                if isinstance(exc, kinds):
-                    endpoint = self.options.endpointurl or "the AWS S3 endpoint"
-                    return problem.format(endpoint=endpoint, profile=self.options.profile), hint
-            return f"{type(exc).__name__}: {exc}", "check the remote settings and the network"
-        code, status = _code(exc), _status(exc)
-        if code == "NoSuchBucket":
-            return f"bucket '{self.bucket}' does not exist", "create it or fix the remote url"
-        if code in _ACCESS_CODES or status == 403:
-            return f"access denied ({code})", f"{_CREDENTIALS_HINT}, and the bucket policy"
-        if code in _REGION_CODES or status == 301:
-            return f"wrong region ({code})", "set the remote's region to the bucket's region"
-        if status is not None and (status >= 500 or status == 429):
-            return f"server error {code} (retried)", "try again later or lower jobs"
-        message = exc.response.get("Error", {}).get("Message") or ""
-        return f"request failed: {code} {message}".rstrip(), "check the remote settings"
+    def _error(self, exc: Exception, action: str) -> DvcishError:
+        problem, hint = explain(exc, self.bucket, self.options)
+        return DvcishError(self._redact(f"{self.description}: {problem} while {action}; {hint}"))
 
     def _redact(self, message: str) -> str:
         for secret in self.options.secrets():
             message = message.replace(secret, "***")
         return " ".join(message.split())
-
-
-def _code(exc: bx.ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _status(exc: bx.ClientError) -> int | None:
-    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
 
 def _md5(data: bytes) -> dict[str, str]:
