@@ -7,11 +7,11 @@ the faults really happened.
 
     error_every   answer every Nth request with 503 SlowDown (500 InternalError every other
                   time) without forwarding it
-    cut_every     every Nth GET of an object: send the headers and half the body, then reset
-                  the connection (a body cut short)
-    cut_first     the first N GETs of an object are cut the same way
-    stall_every   every Nth GET of an object: send half the body, then go silent for ``delay``
-                  seconds (a read timeout in the middle of a body) and reset
+    cut_every     every Nth GET of a whole object: send the headers and half the body, then
+                  reset the connection (a body cut short); resumed GETs (with a Range) pass
+    cut_first     the first N GETs of an object, resumed ones included, are cut the same way
+    stall_every   every Nth GET of a whole object: send half the body, then go silent for
+                  ``delay`` seconds (a read timeout in the middle of a body) and reset
     delay_every   every Nth request waits ``delay`` seconds before it is forwarded
     dead_after    from request N on, every connection is reset without an answer
 
@@ -117,9 +117,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(faults.delay)
         status, headers, payload = self._forward(body)
         if self.command == "GET" and "?" not in self.path and len(payload) > 1:
-            get = proxy.next_get()
-            stall = _every(get, faults.stall_every)
-            if get <= faults.cut_first or _every(get, faults.cut_every) or stall:
+            get, whole = proxy.next_get(), "Range" not in self.headers
+            stall = whole and _every(get, faults.stall_every)
+            if get <= faults.cut_first or (whole and _every(get, faults.cut_every)) or stall:
                 proxy.note("stall" if stall else "cut")
                 self._send_half(status, headers, payload, faults.delay if stall else 0.0)
                 return

@@ -54,8 +54,10 @@ IMDS_TIMEOUT = 1
 # Per-object transfers retry what botocore cannot (a body cut short, a reset or a timeout while
 # it streams) and what still fails after botocore's own attempts (5xx, 429, resets, timeouts):
 # up to RETRY_ATTEMPTS attempts, pausing RETRY_PAUSE seconds, doubled each time, with jitter.
-RETRY_ATTEMPTS = 4
+RETRY_ATTEMPTS = 5
 RETRY_PAUSE = 0.2
+# A body cut short after some bytes arrived resumes without using up an attempt, this often.
+RESUMES_MAX = 32
 # This many failed attempts in a row on one store (any thread) mean the endpoint is down.
 DEAD_AFTER = 6
 _T = TypeVar("_T")
@@ -109,14 +111,16 @@ class S3Store(ObjectStore):
             self.client().list_objects_v2(Bucket=self.bucket, Prefix=self._root, MaxKeys=1)
 
     def exists(self, oid: str) -> bool:
-        with self._errors(f"looking up object {oid}"):
+        def attempt() -> bool:
             try:
                 self.client().head_object(Bucket=self.bucket, Key=self.key_of(oid))
             except bx.ClientError as exc:
                 if error_status(exc) == 404:
                     return False
                 raise
-        return True
+            return True
+
+        return self._retrying(f"looking up object {oid}", attempt)
 
     def missing(self, oids: Iterable[str]) -> set[str]:
         wanted = set(oids)
@@ -186,7 +190,7 @@ class S3Store(ObjectStore):
                 body.close()
             return done
 
-        return self._retrying(action, attempt)
+        return self._retrying(action, attempt, lambda: done)
 
     def put_blob(self, key: str, data: bytes) -> None:
         extra = {"ServerSideEncryption": self.options.sse} if self.options.sse else {}
@@ -393,24 +397,30 @@ class S3Store(ObjectStore):
             parts = [f.result() for f in futures]
         return parts, hasher.hexdigest()
 
-    def _retrying(self, action: str, attempt: Callable[[], _T]) -> _T:
+    def _retrying(
+        self, action: str, attempt: Callable[[], _T], progress: Callable[[], int] | None = None
+    ) -> _T:
         """Run ``attempt`` (one request, or a request and its streamed body) until it succeeds:
         the one place S3 transfers retry.
 
         A transient failure (see TRANSIENT; a 5xx or 429 that outlived botocore's retries) is
         tried again, up to RETRY_ATTEMPTS attempts with growing pauses; ``attempt`` is called
-        afresh each time and must resume from what it already delivered. Any other failure is
-        not retried. Errors come out as one line naming the remote and ``action``; a
-        DvcishError raised by ``attempt`` (not found, say) passes through. DEAD_AFTER failed
-        attempts in a row on this store, in any thread, raise RemoteUnavailableError, which
-        stops the whole transfer instead of failing every remaining object.
+        afresh each time and must resume from what it already delivered. A failed attempt that
+        still delivered bytes (``progress()`` grew: a body cut short) does not use up an attempt,
+        up to RESUMES_MAX resumes. Any other failure is not retried. Errors come out as one line
+        naming the remote and ``action``; a DvcishError raised by ``attempt`` (not found, say)
+        passes through. DEAD_AFTER failed attempts in a row on this store, in any thread, raise
+        RemoteUnavailableError, which stops the whole transfer instead of failing every
+        remaining object.
         """
-        for number in range(1, RETRY_ATTEMPTS + 1):
+        failed = resumed = 0
+        while True:
             if self._failures_in_a_row >= DEAD_AFTER:
                 raise RemoteUnavailableError(
                     f"{self.description}: stopped after {DEAD_AFTER} failed requests in a row "
                     f"(while {action}); check endpointurl and the network, then run it again"
                 )
+            before = progress() if progress is not None else 0
             try:
                 result = attempt()
             except (bx.BotoCoreError, bx.ClientError) as exc:
@@ -418,20 +428,24 @@ class S3Store(ObjectStore):
                     isinstance(exc, bx.ClientError) and error_status(exc) in OVERLOADED
                 )
                 error = self._error(exc, action)
-                if self._note_failure(transient or isinstance(exc, bx.ConnectionError)):
+                moved = progress is not None and progress() > before
+                if self._note_failure(not moved and (transient or _unreachable(exc))):
                     raise RemoteUnavailableError(
                         f"{error}; stopped after {DEAD_AFTER} failed requests in a row"
                     ) from None
-                if not transient or number == RETRY_ATTEMPTS:
+                if moved and transient and resumed < RESUMES_MAX:
+                    resumed += 1
+                    continue
+                failed += 1
+                if not transient or failed >= RETRY_ATTEMPTS:
                     raise error from None
-                time.sleep(RETRY_PAUSE * 2 ** (number - 1) * random.uniform(0.5, 1.5))
+                time.sleep(RETRY_PAUSE * 2 ** (failed - 1) * random.uniform(0.5, 1.5))
                 continue
             except DvcishError:
                 self._note_failure(False)
                 raise
             self._note_failure(False)
             return result
-        raise AssertionError("not reached")
 
     def _note_failure(self, failed: bool) -> bool:
         """Count failed attempts in a row (an answer resets it); True when the store is dead."""
@@ -455,6 +469,10 @@ class S3Store(ObjectStore):
         for secret in self.options.secrets():
             message = message.replace(secret, "***")
         return " ".join(message.split())
+
+
+def _unreachable(exc: Exception) -> bool:
+    return isinstance(exc, bx.ConnectionError)
 
 
 def _md5(data: bytes) -> dict[str, str]:
