@@ -30,13 +30,13 @@ def check_pack(store: PackedStore, packid: str, indexed: list[Member]) -> list[s
     where = f"{store.description}: {pack_key(packid)}"
     data = _download(store, pack_key(packid))
     actual = hash_bytes(data)
+    problems = []
     if actual != packid:
-        return [f"{where}: corrupt pack (content hashes to {actual}); push its objects again"]
+        problems.append(f"{where}: corrupt pack (content hashes to {actual}); push again")
     try:
         members = read_members(data, len(data), where)
     except DvcishError as exc:
-        return [str(exc)]
-    problems = []
+        return [*problems, str(exc)]
     for member in members:
         got = hash_bytes(data[member.offset : member.offset + member.length])
         if got != member.oid:
