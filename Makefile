@@ -5,7 +5,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINT_DIRS := $(wildcard dvcish tests benchmarks scripts)
 
-.PHONY: demo test lint bench clean venv
+# Debian packages the tests use, as command:package; `make test` installs the missing ones when
+# it runs as root with apt-get (CI does), and names them otherwise.
+TEST_TOOLS := xxh128sum:xxhash unzip:unzip
+
+.PHONY: demo test test-tools lint bench clean venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,10 +22,24 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
-test: $(STAMP)
+test: $(STAMP) test-tools
 	$(BIN)/ruff check $(LINT_DIRS)
 	$(BIN)/ruff format --check $(LINT_DIRS)
 	$(BIN)/python -m pytest -n 2 -q
+
+test-tools:
+	@missing=""; for pair in $(TEST_TOOLS); do \
+		command -v "$${pair%%:*}" >/dev/null 2>&1 || missing="$$missing $${pair##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing test tools:$$missing"; \
+			apt-get install -y -q $$missing >/dev/null 2>&1 || \
+				{ apt-get update -q >/dev/null 2>&1 && apt-get install -y -q $$missing >/dev/null; }; \
+		else \
+			echo "missing test tools:$$missing (apt-get install$$missing)"; \
+		fi; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_DIRS)

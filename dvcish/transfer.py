@@ -152,17 +152,20 @@ def push(
     progress.phase("asking the remote what it holds")
     on_remote_missing = store.missing(available)
     summary.present = len(available - on_remote_missing)
-    file_oids = sorted(oid for oid in on_remote_missing if oid in wanted.files)
+    # in dataset path order, so a pack holds neighbours together (partial pulls read less)
+    file_oids = sorted((oid for oid in on_remote_missing if oid in wanted.files), key=wanted.label)
     tree_oids = sorted(on_remote_missing - set(file_oids))
-    progress.totals(len(on_remote_missing), _sizes(cache, on_remote_missing))
+    sizes = _sizes(cache, on_remote_missing)
+    progress.totals(len(on_remote_missing), sum(sizes.values()))
 
     def upload(oid: str) -> int:
-        path = cache.path_of(oid)
-        size = os.stat(path).st_size
-        store.put(oid, path)
-        return size
+        store.put(oid, cache.path_of(oid))
+        return sizes.get(oid, 0)
 
-    broken = _run_pool(jobs, file_oids, upload, summary, progress, wanted.label)
+    batched = [oid for oid in file_oids if store.batches(sizes.get(oid, 0))]
+    alone = [oid for oid in file_oids if not store.batches(sizes.get(oid, 0))]
+    broken = _run_pool(1, batched, upload, summary, progress, wanted.label)  # in order
+    broken |= _run_pool(jobs, alone, upload, summary, progress, wanted.label)
     if file_oids:
         store.flush()  # members durable before any tree that names them
     unsafe = not_cached | broken
@@ -179,14 +182,14 @@ def push(
     return summary
 
 
-def _sizes(cache: Cache, oids: set[str]) -> int | None:
-    total = 0
+def _sizes(cache: Cache, oids: set[str]) -> dict[str, int]:
+    sizes = {}
     for oid in oids:
         try:
-            total += os.stat(cache.path_of(oid)).st_size
+            sizes[oid] = os.stat(cache.path_of(oid)).st_size
         except OSError:
             continue
-    return total
+    return sizes
 
 
 def fetch(

@@ -165,6 +165,11 @@ class ObjectStore(abc.ABC):
             )
         return data
 
+    def batches(self, size: int) -> bool:
+        """True when an object of ``size`` bytes is collected with others into one request
+        (a pack): such puts cost no request each, and are best made in order, one thread."""
+        return False
+
     def preferred_jobs(self) -> int | None:
         """How many transfers at once this store's settings ask for (None: no preference)."""
         return None

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -70,12 +71,17 @@ class PackedStore(ObjectStore):
         self._index: IndexSet | None = None
         self._lock = threading.Lock()
         self._slots = threading.BoundedSemaphore(UPLOADS_IN_FLIGHT)
+        self._uploader: ThreadPoolExecutor | None = None
+        self._in_flight: list[Future] = []
         self._builder = PackBuilder()
         self._sources: dict[str, str] = {}  # oid -> source path, for the pack being built
         self._uploaded: list[tuple[str, int, list[Member]]] = []  # packs awaiting their index
 
     def preferred_jobs(self) -> int | None:
         return self.backend.preferred_jobs()
+
+    def batches(self, size: int) -> bool:
+        return size < self.pack_options.threshold
 
     # --- the index -----------------------------------------------------------------------------
 
@@ -163,12 +169,13 @@ class PackedStore(ObjectStore):
             if self._is_full(self._builder):
                 full, self._builder = self._builder, PackBuilder()
         if full is not None:
-            self._upload(full)
+            self._upload_later(full)
 
     def _is_full(self, builder: PackBuilder) -> bool:
         return builder.size >= self.pack_options.pack_size or len(builder) >= MAX_MEMBERS
 
     def flush(self) -> None:
+        self._wait_for_uploads()
         with self._lock:
             last, self._builder = self._builder, PackBuilder()
             sources, self._sources = self._sources, {}
@@ -201,11 +208,33 @@ class PackedStore(ObjectStore):
         return indexid
 
     def _upload(self, builder: PackBuilder) -> None:
-        with self._slots:
-            built = builder.finish()
-            self.backend.put_blob(pack_key(built.packid), built.data)
+        built = builder.finish()
+        self.backend.put_blob(pack_key(built.packid), built.data)
         with self._lock:
             self._uploaded.append((built.packid, len(built.data), built.members))
+
+    def _upload_later(self, builder: PackBuilder) -> None:
+        """Upload a full pack in the background; at most UPLOADS_IN_FLIGHT packs wait in memory
+        (the caller blocks until one finishes)."""
+        self._slots.acquire()
+        if self._uploader is None:
+            self._uploader = ThreadPoolExecutor(UPLOADS_IN_FLIGHT, "dvcish-pack-upload")
+
+        def run() -> None:
+            try:
+                self._upload(builder)
+            finally:
+                self._slots.release()
+
+        self._in_flight.append(self._uploader.submit(run))
+
+    def _wait_for_uploads(self) -> None:
+        """Every background upload done; the first failure is raised."""
+        futures, self._in_flight = self._in_flight, []
+        errors = [future.exception() for future in futures]
+        for error in errors:
+            if error is not None:
+                raise error
 
     def list(self) -> Iterator[str]:
         packed = self.index().all_oids()
@@ -230,6 +259,8 @@ class PackedStore(ObjectStore):
         self.backend.check_readable()
 
     def close(self) -> None:
+        if self._uploader is not None:
+            self._uploader.shutdown(wait=True)
         self.backend.close()
 
     # --- blobs: passed through -----------------------------------------------------------------
