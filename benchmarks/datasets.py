@@ -77,6 +77,13 @@ def file_path(spec: DatasetSpec, index: int) -> str:
     return f"d{index % spec.folders:03d}/f{index:07d}.bin"
 
 
+def partial_folders(spec: DatasetSpec) -> list[str]:
+    """The first 5% of the dataset's folders (at least one), as `data/...` paths."""
+    if spec.folders == 0:
+        return []
+    return [f"data/d{n:03d}" for n in range(max(1, spec.folders // 20))]
+
+
 def generate(spec: DatasetSpec, dest: Path) -> None:
     rng = random.Random(spec.seed)
     for folder in range(spec.folders):

@@ -35,15 +35,23 @@ def local_floors(master: Path, scratch: Path, env: dict[str, str]) -> dict[str, 
 
 
 def s3_floors(
-    server: S3Server, bucket: str, master: Path, scratch: Path, env: dict[str, str], jobs: int
+    server: S3Server,
+    bucket: str,
+    master: Path,
+    scratch: Path,
+    env: dict[str, str],
+    jobs: int,
+    endpoint: str | None = None,
 ) -> dict[str, Measurement]:
+    """boto3 PUT and GET of every file; ``endpoint`` (a proxy) instead of the server's own."""
     scratch.mkdir(parents=True, exist_ok=True)
     log = scratch / "floors.log"
     out = scratch / "s3-get"
     server.create_bucket(bucket)
     base = [sys.executable, str(WORKER)]
-    put = [*base, "put", server.endpoint, bucket, str(master), str(jobs)]
-    get = [*base, "get", server.endpoint, bucket, str(master), str(out), str(jobs)]
+    url = endpoint or server.endpoint
+    put = [*base, "put", url, bucket, str(master), str(jobs)]
+    get = [*base, "get", url, bucket, str(master), str(out), str(jobs)]
     results = {
         "s3_put": measure(put, scratch, env, log),
         "s3_get": measure(get, scratch, env, log),

@@ -24,9 +24,18 @@ STEP_TARGETS = {
 }
 WORKLOAD_TARGETS = {
     ("small", "add"): 0.20,
+    ("small", "push"): 0.15,
+    ("small", "clone_pull"): 0.15,
     ("large", "add"): 0.30,
-    ("s3", "clone_pull"): 0.50,
+    ("s3", "push"): 0.10,
+    ("s3", "push_noop"): 0.10,
+    ("s3", "clone_pull"): 0.15,
 }
+# Through the "wan" proxy (a delay added to every request): dvcish seconds at most.
+WAN_SECONDS = {"push": 10.0, "clone_pull": 10.0}
+# Requests dvcish may send for a step (counted by the proxy in the "wan" variant).
+REQUEST_LIMITS = {"push": 30}
+PARTIAL_LIMIT = 2.0  # a partial pull downloads at most this multiple of the bytes it wants
 # dvcish wall time against a floor of the same group: (floor, factor).
 FLOOR_TARGETS = {
     ("s3", "push"): ("s3_put", 1.25),
@@ -40,7 +49,8 @@ def group_key(rec: dict) -> tuple[str, str, str]:
 
 def group_label(key: tuple[str, str, str]) -> str:
     workload, variant, server = key
-    extras = [x for x in (server, "" if variant == "default" else f"{variant} cache") if x]
+    kind = {"default": "", "wan": "through the wan proxy"}.get(variant, f"{variant} cache")
+    extras = [x for x in (server, kind) if x]
     return f"{workload} ({', '.join(extras)})" if extras else workload
 
 
@@ -48,7 +58,8 @@ def medians(records: list[dict], field: str = "seconds") -> dict[tuple, float]:
     """(group, tool, step-or-floor) -> median of `field` across runs."""
     values: dict[tuple, list[float]] = defaultdict(list)
     for rec in records:
-        values[(group_key(rec), rec["tool"], rec["step"])].append(rec[field])
+        if field in rec:
+            values[(group_key(rec), rec["tool"], rec["step"])].append(rec[field])
     return {key: median(vals) for key, vals in values.items()}
 
 
@@ -59,12 +70,17 @@ def run_counts(records: list[dict]) -> dict[tuple, int]:
     return {key: len(runs) for key, runs in counts.items()}
 
 
-def step_table(group: tuple, secs: dict, rss: dict, floors: dict) -> tuple[list[str], int, int]:
+def step_table(
+    group: tuple, secs: dict, rss: dict, floors: dict, requests: dict | None = None
+) -> tuple[list[str], int, int]:
     """Markdown rows for one group; returns (lines, targets met, targets checked)."""
+    requests = requests or {}
+    counted = any(key[0] == group for key in requests)
     lines = [
         "| step | DVC s | dvcish s | dvcish/DVC | target | met | DVC peak MiB "
-        "| dvcish peak MiB | memory ≤ DVC |",
-        "|---|--:|--:|--:|---|:-:|--:|--:|:-:|",
+        "| dvcish peak MiB | memory ≤ DVC |"
+        + (" DVC requests | dvcish requests |" if counted else ""),
+        "|---|--:|--:|--:|---|:-:|--:|--:|:-:|" + ("--:|--:|" if counted else ""),
     ]
     met = checked = 0
     for step, label in STEPS:
@@ -73,6 +89,10 @@ def step_table(group: tuple, secs: dict, rss: dict, floors: dict) -> tuple[list[
             continue
         ratio = ours / dvc if dvc and ours is not None else None
         targets = _targets(group, step, ratio, ours, floors)
+        ours_requests = requests.get((group, "dvcish", step))
+        if counted and step in REQUEST_LIMITS and ours_requests is not None:
+            limit = REQUEST_LIMITS[step]
+            targets.append((f"≤{limit} requests", ours_requests <= limit))
         rss_dvc, rss_ours = rss.get((group, "dvc", step)), rss.get((group, "dvcish", step))
         mem_ok = None if rss_dvc is None or rss_ours is None else rss_ours <= rss_dvc
         for flag in [ok for _, ok in targets] + [mem_ok]:
@@ -81,10 +101,13 @@ def step_table(group: tuple, secs: dict, rss: dict, floors: dict) -> tuple[list[
                 met += int(flag)
         target_text = ", ".join(text for text, _ in targets) or "—"
         marks = ", ".join(_mark(ok) for _, ok in targets) or "—"
-        lines.append(
+        row = (
             f"| {label} | {_num(dvc)} | {_num(ours)} | {_num(ratio, 2)} | {target_text} "
             f"| {marks} | {_num(rss_dvc, 0)} | {_num(rss_ours, 0)} | {_mark(mem_ok)} |"
         )
+        if counted:
+            row += f" {_num(requests.get((group, 'dvc', step)), 0)} | {_num(ours_requests, 0)} |"
+        lines.append(row)
     return lines, met, checked
 
 
@@ -95,6 +118,9 @@ def _targets(group, step, ratio, ours, floors) -> list[tuple[str, bool | None]]:
     limit = WORKLOAD_TARGETS.get((workload, step), STEP_TARGETS.get(step))
     if limit is not None:
         found.append((f"≤{limit:.2f}", None if ratio is None else ratio <= limit))
+    if group[1] == "wan" and step in WAN_SECONDS:
+        limit_s = WAN_SECONDS[step]
+        found.append((f"≤{limit_s:.0f} s", None if ours is None else ours <= limit_s))
     if (workload, step) in FLOOR_TARGETS:
         name, factor = FLOOR_TARGETS[(workload, step)]
         floor_secs = floors.get((group, "floor", name))
@@ -105,6 +131,28 @@ def _targets(group, step, ratio, ours, floors) -> list[tuple[str, bool | None]]:
             ok = None if ours is None else ours <= factor * floor_secs
             found.append((f"≤{factor}× {kind} floor ({factor * floor_secs:.2f} s)", ok))
     return found
+
+
+def partial_lines(group: tuple, records: list[dict]) -> tuple[list[str], int, int]:
+    """What a partial pull downloaded against what it wanted (counted by the wan proxy)."""
+    lines, met, checked = [], 0, 0
+    for tool in ("dvc", "dvcish"):
+        found = [
+            r
+            for r in records
+            if group_key(r) == group and r["tool"] == tool and r["step"] == "partial_pull"
+        ]
+        found = [r for r in found if "bytes" in r and r.get("wanted_bytes")]
+        if not found:
+            continue
+        ratio = median(r["bytes"] / r["wanted_bytes"] for r in found)
+        text = f"- partial pull, {tool}: downloaded {ratio:.2f}× the bytes it wanted"
+        if tool == "dvcish":
+            ok = ratio <= PARTIAL_LIMIT
+            met, checked = int(ok), 1
+            text += f" (target ≤{PARTIAL_LIMIT:.0f}×: {_mark(ok)})"
+        lines.append(text)
+    return ([*lines, ""] if lines else []), met, checked
 
 
 def floor_table(groups: list[tuple], floors: dict) -> list[str]:
@@ -140,6 +188,7 @@ def growth_table(secs: dict, files: dict[str, int]) -> list[str]:
 def render(results: dict) -> str:
     records, floor_records = results["records"], results["floors"]
     secs, rss = medians(records), medians(records, "rss_mib")
+    requests = medians(records, "requests")
     floors = medians(floor_records)
     counts = run_counts(records)
     groups = sorted({group_key(r) for r in records}, key=_group_order)
@@ -153,10 +202,12 @@ def render(results: dict) -> str:
             for tool in ("dvc", "dvcish")
             if (group, tool) in counts
         )
-        lines, met, checked = step_table(group, secs, rss, floors)
-        met_total += met
-        checked_total += checked
+        lines, met, checked = step_table(group, secs, rss, floors, requests)
+        partial, partial_met, partial_checked = partial_lines(group, records)
+        met_total += met + partial_met
+        checked_total += checked + partial_checked
         out += [f"### {group_label(group)}", "", f"Median of runs ({runs}).", "", *lines, ""]
+        out += partial
     floor_groups = sorted({group_key(r) for r in floor_records}, key=_group_order)
     if floor_groups:
         out += ["### Floors", "", *floor_table(floor_groups, floors), ""]

@@ -22,11 +22,12 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 import floors
 import report
-from datasets import MIB, DatasetSpec, ensure_master, large_files, small_files
+from datasets import MIB, DatasetSpec, ensure_master, large_files, partial_folders, small_files
 from machine import describe
 from procs import Measurement, StepFailed, remove_tree
 from s3servers import SERVER_NAMES, aws_env, make_server
@@ -34,10 +35,13 @@ from tools import Remote, Scenario, Tool, dvc_tool, dvcish_tool, ensure_dvc_venv
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(REPO))  # the tests' HTTP proxy adds the "wan" delay and counts requests
+from tests.fault_proxy import FaultProxy, Faults  # noqa: E402
+
 WORK = HERE / "work"
 BIN = Path(sys.executable).parent
 WORKLOADS = ("small", "large", "s3", "scale")
-DEFAULTS = {"small": 20_000, "s3": 5_000, "scale": 200_000, "large_mib": 512}
+DEFAULTS = {"small": 20_000, "s3": 20_000, "scale": 200_000, "large_mib": 512}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -78,6 +82,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         type=int,
         default=4 * (os.cpu_count() or 1),
         help="-j for push/pull and threads for the boto3 floors (default 4×cpus)",
+    )
+    p.add_argument(
+        "--wan-ms",
+        type=float,
+        default=30.0,
+        help="s3: also run through a proxy adding this many ms to every request (0: skip)",
     )
     p.add_argument("--quick", action="store_true", help="small sizes, 1 run: about a minute")
     p.add_argument("--no-verify", action="store_true", help="skip the diff -r data checks")
@@ -138,7 +148,9 @@ class Bench:
             order = tools if run % 2 == 1 else tools[::-1]
             if name == "s3":
                 for server in self.args.servers:
-                    self.s3_run(name, spec, master, run, order, server)
+                    self.s3_run(name, spec, master, run, order, server, 0.0)
+                    if self.args.wan_ms > 0:
+                        self.s3_run(name, spec, master, run, order, server, self.args.wan_ms)
             else:
                 self.local_run(name, variant, cache_type, spec, master, run, order)
 
@@ -154,29 +166,45 @@ class Bench:
             self.scenario(ctx, tool, spec, master, remote, base / tool / "work", cache_type)
         self.cleanup(base)
 
-    def s3_run(self, name, spec, master, run, order, server_name) -> None:
-        base = WORK / "runs" / f"{name}-{server_name}-r{run}"
+    def s3_run(self, name, spec, master, run, order, server_name, delay_ms) -> None:
+        """One run on one S3 server: on loopback (delay 0), or through a proxy that adds
+        ``delay_ms`` to every request and counts requests and bytes (the "wan" variant)."""
+        variant = "wan" if delay_ms else "default"
+        base = WORK / "runs" / f"{name}-{server_name}-{variant}-r{run}"
         remove_tree(base)
-        ctx = {"workload": name, "variant": "default", "server": server_name, "run": run}
+        ctx = {"workload": name, "variant": variant, "server": server_name, "run": run}
         env = {**self.env, **aws_env(WORK)}
-        with make_server(server_name, BIN, base / "server") as server:
-            self.floors(
-                ctx, floors.s3_floors(server, "floor", master, base / "floors", env, self.args.jobs)
+        with make_server(server_name, BIN, base / "server") as server, ExitStack() as stack:
+            endpoint, proxy = server.endpoint, None
+            if delay_ms:
+                faults = Faults(delay_every=1, delay=delay_ms / 1000)
+                proxy = stack.enter_context(FaultProxy(server.endpoint, faults))
+                endpoint = proxy.url
+            measured = floors.s3_floors(
+                server, "floor", master, base / "floors", env, self.args.jobs, endpoint
             )
+            self.floors(ctx, measured)
             for tool in order:
                 bucket = f"{tool}-remote"
                 server.create_bucket(bucket)
-                remote = Remote(f"s3://{bucket}/store", server.endpoint)
-                self.scenario(ctx, tool, spec, master, remote, base / tool, None, env)
+                remote = Remote(f"s3://{bucket}/store", endpoint)
+                self.scenario(ctx, tool, spec, master, remote, base / tool, None, env, proxy)
         self.cleanup(base)
 
-    def scenario(self, ctx, tool_name, spec, master, remote, workdir, cache_type, env=None):
+    def scenario(
+        self, ctx, tool_name, spec, master, remote, workdir, cache_type, env=None, proxy=None
+    ):
         tool = self.tools[tool_name]
         timed = [0.0]
+        seen = [proxy.requests if proxy else 0, proxy.bytes_out if proxy else 0]
 
         def record(step: str, m: Measurement) -> None:
             timed[0] += m.seconds
-            self.records.append({**ctx, "tool": tool_name, "step": step, **_numbers(m)})
+            extra = {}
+            if proxy is not None:  # what went over the wire during this step
+                extra = {"requests": proxy.requests - seen[0], "bytes": proxy.bytes_out - seen[1]}
+                seen[:] = [proxy.requests, proxy.bytes_out]
+            self.records.append({**ctx, "tool": tool_name, "step": step, **_numbers(m), **extra})
             print(
                 f"   {_ctx_label(ctx)} {tool_name:6} {step:15} {m.seconds:8.2f}s "
                 f"{m.peak_rss_mib:7.0f} MiB",
@@ -195,8 +223,10 @@ class Bench:
             cache_type=cache,
             verify=not self.args.no_verify,
             on_step=record,
+            partial=partial_folders(spec),
         )
         t0 = time.monotonic()
+        first_record = len(self.records)
         try:
             scenario.run()
         except (StepFailed, RuntimeError, OSError) as exc:
@@ -207,6 +237,9 @@ class Bench:
                 problem += "\n\n  ```\n" + "".join(f"  {line}\n" for line in tail.splitlines())
                 problem += "  ```"
             self.problems.append(problem)
+        for rec in self.records[first_record:]:
+            if rec["step"] == "partial_pull":
+                rec["wanted_bytes"] = scenario.partial_bytes
         for problem in scenario.problems:
             print(f"   !! {_ctx_label(ctx)} {problem}", flush=True)
             self.problems.append(f"{_ctx_label(ctx)} {problem}")

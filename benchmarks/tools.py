@@ -31,6 +31,7 @@ STEPS = [
     ("checkout_prev", "checkout after git checkout HEAD~1"),
     ("checkout_back", "checkout after git checkout main"),
     ("clone_pull", "fresh git clone + pull"),
+    ("partial_pull", "fresh git clone + pull of 5% (1 folder in 20)"),
 ]
 DVC_REQUIREMENTS = ["dvc>=3,<4", "dvc-s3"]
 
@@ -129,8 +130,10 @@ class Scenario:
     cache_type: str | None
     verify: bool
     on_step: Callable[[str, Measurement], None]
+    partial: list[str] = field(default_factory=list)  # data folders for `partial_pull`
     problems: list[str] = field(default_factory=list)
     current: str = "setup before `init`"
+    partial_bytes: int = 0  # what the partial pull's folders hold
 
     def run(self) -> None:
         tool, work = self.tool, self.workdir
@@ -174,8 +177,16 @@ class Scenario:
         setup(["git", "checkout", "-q", "main"])
         step("checkout_back", ["checkout"])
         setup(["git", "clone", "-q", str(repo), str(clone)], cwd=work)
-        step("clone_pull", ["pull", *(jobs if tool.pull_takes_jobs else [])], cwd=clone)
+        pull_jobs = jobs if tool.pull_takes_jobs else []
+        step("clone_pull", ["pull", *pull_jobs], cwd=clone)
         self._check_same(repo / "data", clone / "data", "clone + pull")
+        if self.partial:
+            part = work / "partial"
+            setup(["git", "clone", "-q", str(repo), str(part)], cwd=work)
+            step("partial_pull", ["pull", *pull_jobs, *self.partial], cwd=part)
+            for folder in self.partial:
+                self._check_same(repo / folder, part / folder, f"partial pull of {folder}")
+                self.partial_bytes += sum(p.stat().st_size for p in (repo / folder).iterdir())
 
     def _check_same(self, expected: Path, actual: Path, what: str) -> None:
         if not self.verify:

@@ -62,6 +62,7 @@ class FaultProxy:
         self.faults = faults
         self.injected: Counter[str] = Counter()
         self.requests = 0
+        self.bytes_out = 0  # response body bytes sent to clients (for benchmarks)
         self._numbers = itertools.count(1)
         self._gets = itertools.count(1)
         self._lock = threading.Lock()
@@ -90,6 +91,10 @@ class FaultProxy:
     def next_get(self) -> int:
         with self._lock:
             return next(self._gets)
+
+    def sent(self, count: int) -> None:
+        with self._lock:
+            self.bytes_out += count
 
     def note(self, kind: str) -> None:
         with self._lock:
@@ -153,6 +158,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload)
+        self.proxy.sent(len(payload))
 
     def _send_half(
         self, status: int, headers: dict[str, str], payload: bytes, silence: float
@@ -164,6 +170,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
         self.wfile.write(payload[: len(payload) // 2])
+        self.proxy.sent(len(payload) // 2)
         self.wfile.flush()
         time.sleep(silence)
         self._reset()
