@@ -302,3 +302,26 @@ def test_concurrent_pushers_of_overlapping_data(tmp_path, git_env):  # noqa: F81
         assert pulled.returncode == 0, pulled.stderr
         assert read_tree(target / "data") == expected
     assert run_cli(["fsck", "--remote", "store"], cwd=tmp_path / "reader-v0").exit_code == 0
+
+
+def test_get_import_ls_and_the_api_read_packed_remotes(project, tmp_path):
+    root, _remote, files = project
+    name = sorted(files)[42]
+    got = tmp_path / "got.bin"
+    cli_ok("get", str(root), f"data/{name}", "-o", str(got), cwd=tmp_path)
+    assert got.read_bytes() == files[name]
+
+    other = git_init(tmp_path / "other")
+    cli_ok("init", cwd=other)
+    folder = name.split("/")[0]
+    cli_ok("import", str(root), f"data/{folder}", cwd=other)
+    wanted = {rel[len(folder) + 1 :]: d for rel, d in files.items() if rel.startswith(folder + "/")}
+    assert read_tree(other / folder) == wanted
+
+    listed = cli_ok("ls", "-R", str(root), "data", cwd=tmp_path)
+    assert f"data/{name}" in listed and listed.count("\n") == len(files)
+
+    import dvcish.api
+
+    with dvcish.api.open(f"data/{name}", repo=f"file://{root}", mode="rb") as handle:  # no cache
+        assert handle.read() == files[name]
