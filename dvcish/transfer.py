@@ -166,8 +166,6 @@ def push(
     alone = [oid for oid in file_oids if not store.batches(sizes.get(oid, 0))]
     broken = _run_pool(1, batched, upload, summary, progress, wanted.label)  # in order
     broken |= _run_pool(jobs, alone, upload, summary, progress, wanted.label)
-    if file_oids:
-        store.flush()  # members durable before any tree that names them
     unsafe = not_cached | broken
     ready = []
     for tree_oid in tree_oids:
@@ -176,8 +174,15 @@ def push(
             summary.failed.append(Failure(tree_oid, wanted.label(tree_oid), SKIPPED, message))
         else:
             ready.append(tree_oid)
-    _run_pool(jobs, ready, upload, summary, progress, wanted.label)
-    if ready:
+    # A tree that goes into a pack becomes visible with the index written by the last flush,
+    # together with (never before) its members; a tree stored alone waits for a flush of them.
+    packed_trees = [oid for oid in ready if store.batches(sizes.get(oid, 0))]
+    loose_trees = [oid for oid in ready if not store.batches(sizes.get(oid, 0))]
+    _run_pool(1, packed_trees, upload, summary, progress, wanted.label)
+    if loose_trees:
+        store.flush()  # members durable and visible before any tree that names them
+        _run_pool(jobs, loose_trees, upload, summary, progress, wanted.label)
+    if on_remote_missing:
         store.flush()
     return summary
 

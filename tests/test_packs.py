@@ -17,6 +17,7 @@ import pytest
 import xxhash
 
 from dvcish import transfer
+from dvcish.pointer import load_pointer
 from dvcish.repo import open_repo
 from dvcish.storage.local import LocalStore
 from dvcish.storage.packed import PackedStore, PackOptions
@@ -102,9 +103,10 @@ def test_packs_are_zip_files_that_standard_tools_check(project, tmp_path):
     root, remote, files = project
     packs = packs_of(remote)
     assert packs and indexes_of(remote)
-    wanted = {xxhash.xxh3_128_hexdigest(data) for data in files.values()}
-    assert pack_member_oids(remote) == wanted  # every file object went into a pack
-    assert len(loose_of(remote)) == 1  # the tree alone: one object stays loose
+    tree = load_pointer(str(root / "data.dvcish")).oid
+    wanted = {xxhash.xxh3_128_hexdigest(data) for data in files.values()} | {tree}
+    assert pack_member_oids(remote) == wanted  # every object went into a pack, the tree too
+    assert loose_of(remote) == []
     xxh128sum, unzip = need("xxh128sum"), need("unzip")
     for pack in packs:
         assert first_word(tool(xxh128sum, str(pack))) == pack.stem  # the name is the hash
@@ -183,7 +185,11 @@ def test_a_partial_pull_reads_little_more_than_it_needs(tmp_path, git_env):  # n
     assert summary.failed == [] and summary.transferred == len(wanted) + 1
     needed = sum(len(data) for data in wanted.values())
     tree_oid = tracked[0].pointer.oid
-    tree = os.path.getsize(tmp_path / "remote" / tree_oid[:2] / tree_oid[2:])  # loose
+    tree = len(
+        PackedStore(LocalStore(str(tmp_path / "remote")), PackOptions(), None).read_verified(
+            tree_oid
+        )
+    )
     pack_bytes = sum(p.stat().st_size for p in packs_of(tmp_path / "remote"))
     assert needed * 10 < pack_bytes  # the folder is a small part of what the remote holds
     assert counting.read <= 2 * needed + tree, (counting.read, needed)
@@ -243,7 +249,7 @@ def test_a_lost_index_is_rebuilt_from_the_packs(project, tmp_path):
     lost = clone_and_pull(root, tmp_path / "lost")
     assert lost.returncode == 1 and "not found" in lost.stderr
     out = cli_ok("remote", "reindex", "store", cwd=root)
-    assert "Indexed 200 objects" in out
+    assert "Indexed 201 objects" in out  # the files and the tree
     again = tmp_path / "again"
     pulled = clone_and_pull(root, again)
     assert pulled.returncode == 0, pulled.stderr
