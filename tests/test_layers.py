@@ -21,6 +21,7 @@ LAYERS = {
         "dvcish.repo",
         "dvcish.git",
         "dvcish.gitignore",
+        "dvcish.ignore",
         "dvcish.targets",
         "dvcish.workspace",
         "dvcish.materialize",

@@ -10,7 +10,7 @@ from dvcish.cli import output
 from dvcish.cli.app import app
 from dvcish.cli.context import repo_session
 from dvcish.cli.options import ALL_BRANCHES, ALL_COMMITS, ALL_TAGS, REVS, revision_selection
-from dvcish.cli.output import count, human_bytes, plural, say
+from dvcish.cli.output import count, human_bytes, plural, say, warn
 from dvcish.cli.render import exit_if, report_checkout
 from dvcish.errors import UsageError
 
@@ -27,7 +27,10 @@ def init(
     repo = do_init(os.getcwd(), no_scm=no_scm)
     say(f"Initialized dvcish in {repo.dvcish_dir}")
     if not no_scm:
-        say("Commit it with:\n\n    git add .dvcish && git commit -m 'Initialize dvcish'")
+        say(
+            "Commit it with:\n\n"
+            "    git add .dvcish .dvcishignore && git commit -m 'Initialize dvcish'"
+        )
 
 
 @app.command()
@@ -42,7 +45,13 @@ def add(
     to_git = []
     for result in results:
         what = plural(result.nfiles, "file") + ", " if result.kind == "dir" else ""
-        say(f"Added {result.rel} ({what}{human_bytes(result.size)}; {count(result.hashed)} hashed)")
+        ignored = f"; {count(result.ignored)} ignored" if result.ignored else ""
+        say(
+            f"Added {result.rel} ({what}{human_bytes(result.size)}; {count(result.hashed)} hashed"
+            f"{ignored})"
+        )
+        for path in result.nested_git:
+            warn(f"warning: {path}: another git repository's metadata inside the data; skipped")
         to_git.append(os.path.relpath(result.pointer_file))
         if result.gitignore:
             to_git.append(os.path.relpath(result.gitignore))

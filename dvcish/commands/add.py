@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import stat as statmod
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
 from dvcish.gitignore import ensure_ignored
+from dvcish.ignore import Ignore
 from dvcish.pointer import (
     POINTER_SUFFIX,
     Pointer,
@@ -25,6 +26,7 @@ from dvcish.workspace import (
     FileProgress,
     FileStat,
     WorkspaceReader,
+    reader_for,
     require_trackable,
     tree_from_files,
 )
@@ -42,6 +44,8 @@ class AddResult:
     nfiles: int
     size: int
     hashed: int  # files read this time (the rest were vouched for by the stat cache)
+    ignored: int = 0  # paths left out by .dvcishignore
+    nested_git: list[str] = field(default_factory=list)  # repo-relative, skipped
 
 
 def add(repo: Repo, targets: list[str], progress: FileProgress | None = None) -> list[AddResult]:
@@ -74,16 +78,20 @@ def check_add_target(repo: Repo, target: str) -> str:
         raise DvcishError(
             f"{target}: is inside the tracked folder {repo.relpath(enclosing)}; add that folder"
         )
+    rule = Ignore(repo.root).match(repo.relpath(path), statmod.S_ISDIR(st.st_mode))
+    if rule is not None and not rule.negated:
+        raise DvcishError(f"{target}: is ignored by {rule.describe()}; change that rule to add it")
     return path
 
 
 def _add_one(repo: Repo, path: str, progress: FileProgress | None) -> AddResult:
     rel = repo.relpath(path)
     writer = repo.cache.writer(repo.config.link_types())
-    reader = WorkspaceReader(repo.state, repo.cache.root)
+    reader = reader_for(repo)
     try:
+        skipped = Skipped()
         if os.path.isdir(path):
-            pointer, hashed = _add_folder(repo, reader, writer, path, rel, progress)
+            pointer, hashed = _add_folder(repo, reader, writer, path, rel, progress, skipped)
         else:
             pointer, hashed = _add_file(repo, reader, writer, path, rel)
         writer.commit()
@@ -95,8 +103,24 @@ def _add_one(repo: Repo, path: str, progress: FileProgress | None) -> AddResult:
     gitignore = ensure_ignored(os.path.dirname(path), os.path.basename(path))
     repo.state.commit()
     return AddResult(
-        rel, pointer_file, gitignore, pointer.kind, pointer.nfiles or 1, pointer.size, hashed
+        rel,
+        pointer_file,
+        gitignore,
+        pointer.kind,
+        pointer.nfiles or 1,
+        pointer.size,
+        hashed,
+        skipped.ignored,
+        skipped.nested_git,
     )
+
+
+@dataclass
+class Skipped:
+    """What the scan of a folder being added left out."""
+
+    ignored: int = 0
+    nested_git: list[str] = field(default_factory=list)
 
 
 def _add_folder(
@@ -106,9 +130,12 @@ def _add_folder(
     path: str,
     rel: str,
     progress: FileProgress | None,
+    skipped: Skipped,
 ) -> tuple[Pointer, int]:
-    scan = reader.scan(path)
+    scan = reader.scan(path, rel)
     require_trackable(scan, rel)
+    skipped.ignored = len(scan.ignored_files) + len(scan.ignored_dirs)
+    skipped.nested_git = [f"{rel}/{name}" for name in sorted(scan.nested_git)]
     # a bare ".dvcish" name never reaches scan.files (unsafe), so the suffix is the test
     nested = sorted(name for name in scan.files if name.endswith(POINTER_SUFFIX))
     if nested:

@@ -16,7 +16,15 @@ from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
 from dvcish.tree import Tree, TreeEntry, load_tree, members
-from dvcish.workspace import ABSENT, DIR, FILE, FileProgress, Observed, WorkspaceReader
+from dvcish.workspace import (
+    ABSENT,
+    DIR,
+    FILE,
+    FileProgress,
+    Observed,
+    WorkspaceReader,
+    reader_for,
+)
 
 SHOW_AT_MOST = 5
 
@@ -52,7 +60,7 @@ def checkout(
     if tracked_list is None:
         tracked_list = resolve(repo, targets, allow_inside=True)
     tracked_items = tracked_list
-    reader = WorkspaceReader(repo.state, repo.cache.root)
+    reader = reader_for(repo)
     plans = [plan_target(repo, reader, tracked) for tracked in tracked_items]
     if not force:
         refuse_losses(repo, plans)
@@ -80,6 +88,7 @@ def plan_target(repo: Repo, reader: WorkspaceReader, tracked: Tracked) -> Plan:
     if seen.kind == ABSENT:
         plan.writes = list(tree.entries)
     elif seen.kind == wanted == DIR:
+        reader.include_tracked(seen, tracked.rel, tracked.target, tree)
         _plan_folder(plan, tree, seen)
     elif seen.kind == wanted == FILE:
         if seen.oid == pointer.oid:
@@ -95,11 +104,20 @@ def plan_target(repo: Repo, reader: WorkspaceReader, tracked: Tracked) -> Plan:
         elif seen.kind == DIR:
             for rel, oid in seen.oids.items():
                 plan.at_risk[f"{tracked.rel}/{rel}"] = oid
-            for rel in seen.scan.untrackable if seen.scan else []:
+            for rel in _untracked_leftovers(seen):
                 plan.at_risk[f"{tracked.rel}/{rel}"] = ""
         else:
             plan.at_risk[tracked.rel] = ""  # a symlink or special file where data belongs
     return plan
+
+
+def _untracked_leftovers(seen: Observed) -> list[str]:
+    """What replacing a whole folder would discard besides its files: links, special files,
+    and what the scan skipped (ignored paths, nested git repositories)."""
+    if seen.scan is None:
+        return []
+    scan = seen.scan
+    return scan.untrackable + scan.ignored_files + scan.ignored_dirs + scan.nested_git
 
 
 def _plan_folder(plan: Plan, tree: Tree, seen: Observed) -> None:

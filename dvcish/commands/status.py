@@ -15,6 +15,7 @@ from dvcish.workspace import (
     FileProgress,
     WorkspaceReader,
     compare,
+    reader_for,
 )
 
 UP_TO_DATE = "up to date"
@@ -45,7 +46,7 @@ class TargetStatus:
 def status(
     repo: Repo, targets: list[str], progress: FileProgress | None = None
 ) -> list[TargetStatus]:
-    reader = WorkspaceReader(repo.state, repo.cache.root, progress)
+    reader = reader_for(repo, progress)
     results = [target_status(repo, tracked, reader) for tracked in resolve(repo, targets)]
     repo.state.commit()
     return results
@@ -83,10 +84,12 @@ def target_status(repo: Repo, tracked: Tracked, reader: WorkspaceReader) -> Targ
     # the stored tree need not even be parsed.
     if seen.scan.untrackable or seen.tree_oid() != pointer.oid:
         tree = load_tree(repo.cache, pointer.oid)
-        result.changes = compare(tree, seen.scan.files, seen.oids)
-        result.changes.added.extend(seen.scan.untrackable)
-        result.state = MODIFIED
-        return result
+        reader.include_tracked(seen, tracked.rel, tracked.target, tree)
+        if seen.scan.untrackable or seen.tree_oid() != pointer.oid:
+            result.changes = compare(tree, seen.scan.files, seen.oids)
+            result.changes.added.extend(seen.scan.untrackable)
+            result.state = MODIFIED
+            return result
     absent = repo.cache.missing(set(seen.oids.values()))
     if absent:
         result.state = MISSING_CACHE
