@@ -258,6 +258,11 @@ class Rules:
         added = read_ignore_file(folder, rel)
         return Rules.of(self.patterns + tuple(added)) if added else self
 
+    def may_match(self, name: str) -> bool:
+        """False when no pattern can match a path with this last component (a quick test that
+        spares a folder scan building paths for the common plain-name rules)."""
+        return self.literals is None or name in self.literals
+
     def match(self, rel: str, name: str, is_dir: bool) -> Pattern | None:
         """The pattern that decides ``rel`` (negated ones included), or None."""
         if not self.patterns:

@@ -215,7 +215,11 @@ class WorkspaceReader:
                 rules = rules.child(path, f"{rel}/{prefix[:-1]}")
             for entry in entries:
                 name = prefix + entry.name
-                if rules and self._excluded(scan, rules, f"{rel}/{name}", name, entry):
+                if (
+                    rules
+                    and rules.may_match(entry.name)
+                    and self._excluded(scan, rules, f"{rel}/{name}", name, entry)
+                ):
                     continue
                 self._scan_entry(scan, stack, name, entry, rules)
         return scan
