@@ -9,9 +9,16 @@ from dvcish import __version__
 from dvcish.cli import output
 from dvcish.errors import DvcishError
 
+# Short names DVC users type; each runs the command it names (help lists the long name only).
+ALIASES = {"mv": "move", "rm": "remove"}
+
 
 class DvcishGroup(TyperGroup):
-    """Turns DvcishError into one line on stderr and its exit code; -v adds the traceback."""
+    """Turns DvcishError into one line on stderr and its exit code; -v adds the traceback.
+    Also resolves the command aliases."""
+
+    def get_command(self, ctx, cmd_name):
+        return super().get_command(ctx, ALIASES.get(cmd_name, cmd_name))
 
     def invoke(self, ctx):
         try:

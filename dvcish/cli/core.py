@@ -103,7 +103,6 @@ def _print_status(results, dirty) -> None:
         return
     if not dirty:
         say("Data and pointers are up to date.")
-        return
     for result in dirty:
         changes = result.changes
         detail = ""
@@ -129,6 +128,9 @@ def _print_status(results, dirty) -> None:
                 shown += 1
         if shown > SHOW_FILES:
             say(f"    ... and {count(shown - SHOW_FILES)} more (use --json for all)")
+    for result in results:
+        if result.hint:
+            say(f"hint: {result.hint}")
 
 
 @app.command()

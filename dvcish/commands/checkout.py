@@ -99,25 +99,25 @@ def plan_target(repo: Repo, reader: WorkspaceReader, tracked: Tracked) -> Plan:
     else:
         plan.deletes.append("")
         plan.writes = list(tree.entries)
-        if seen.kind == FILE:
-            plan.at_risk[tracked.rel] = seen.oid or ""
-        elif seen.kind == DIR:
-            for rel, oid in seen.oids.items():
-                plan.at_risk[f"{tracked.rel}/{rel}"] = oid
-            for rel in _untracked_leftovers(seen):
-                plan.at_risk[f"{tracked.rel}/{rel}"] = ""
-        else:
-            plan.at_risk[tracked.rel] = ""  # a symlink or special file where data belongs
+        plan.at_risk.update(contents_at_risk(tracked.rel, seen))
     return plan
 
 
-def _untracked_leftovers(seen: Observed) -> list[str]:
-    """What replacing a whole folder would discard besides its files: links, special files,
-    and what the scan skipped (ignored paths, nested git repositories)."""
-    if seen.scan is None:
-        return []
+def contents_at_risk(rel: str, seen: Observed) -> dict[str, str]:
+    """What deleting the whole target at ``rel`` would discard: repo-relative path -> oid, or
+    "" for content without one (links, special files, what the scan skipped: ignored paths and
+    nested git repositories)."""
+    if seen.kind == ABSENT:
+        return {}
+    if seen.kind == FILE:
+        return {rel: seen.oid or ""}
+    if seen.kind != DIR or seen.scan is None:
+        return {rel: ""}  # a symlink or special file where data belongs
     scan = seen.scan
-    return scan.untrackable + scan.ignored_files + scan.ignored_dirs + scan.nested_git
+    at_risk = {f"{rel}/{name}": oid for name, oid in seen.oids.items()}
+    for name in scan.untrackable + scan.ignored_files + scan.ignored_dirs + scan.nested_git:
+        at_risk[f"{rel}/{name}"] = ""
+    return at_risk
 
 
 def _plan_folder(plan: Plan, tree: Tree, seen: Observed) -> None:
@@ -173,14 +173,20 @@ def refuse_losses(repo: Repo, plans: list[Plan]) -> None:
     at_risk: dict[str, str] = {}
     for plan in plans:
         at_risk.update(plan.at_risk)
+    refuse_to_lose(repo, at_risk, "checkout", "checkout --force")
+
+
+def refuse_to_lose(repo: Repo, at_risk: dict[str, str], command: str, force: str) -> None:
+    """Refuse, naming the files, when any of ``at_risk`` (path -> oid, "" for none) is not in
+    the cache: ``command`` would discard it and only ``dvcish {force}`` may."""
     absent = repo.cache.missing({oid for oid in at_risk.values() if oid})
     lost = sorted(path for path, oid in at_risk.items() if not oid or oid in absent)
     if lost:
         shown = ", ".join(lost[:SHOW_AT_MOST])
         more = f" and {len(lost) - SHOW_AT_MOST} more" if len(lost) > SHOW_AT_MOST else ""
         raise DvcishError(
-            f"checkout would discard changes not saved in the cache: {shown}{more}; "
-            "run `dvcish add` to keep them or `dvcish checkout --force` to discard them"
+            f"{command} would discard changes not saved in the cache: {shown}{more}; "
+            f"run `dvcish add` to keep them or `dvcish {force}` to discard them"
         )
 
 
@@ -224,7 +230,7 @@ def _delete(target: str, deletes: list[str]) -> int:
     for rel in deletes:
         path = os.path.join(target, rel) if rel else target
         if rel == "" and os.path.isdir(path) and not os.path.islink(path):
-            _remove_tree(path)
+            remove_tree(path)
             continue
         try:
             os.unlink(path)
@@ -242,7 +248,7 @@ def _delete(target: str, deletes: list[str]) -> int:
     return len(deletes)
 
 
-def _remove_tree(path: str) -> None:
+def remove_tree(path: str) -> None:
     for folder, dirs, files in os.walk(path, topdown=False):
         for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
             os.unlink(os.path.join(folder, name))
