@@ -27,7 +27,7 @@ class Tracked:
 def find_pointer_files(repo: Repo) -> list[str]:
     """Every pointer file in the workspace (git-ignored folders are skipped when git is here)."""
     if repo.has_scm:
-        listed = _git_listed_pointers(repo.root)
+        listed = git_listed(repo.root, POINTER_SUFFIX)
         if listed is not None:
             return listed
     found = []
@@ -40,7 +40,9 @@ def find_pointer_files(repo: Repo) -> list[str]:
     return sorted(found)
 
 
-def _git_listed_pointers(root: str) -> list[str] | None:
+def git_listed(root: str, suffix: str) -> list[str] | None:
+    """Absolute paths of the files ending in ``suffix`` that git tracks or would track (not
+    ignored), outside .git and .dvcish; None when git cannot tell."""
     try:
         out = subprocess.run(
             [
@@ -51,7 +53,7 @@ def _git_listed_pointers(root: str) -> list[str] | None:
                 "--others",
                 "--exclude-standard",
                 "--",
-                f"*{POINTER_SUFFIX}",
+                f"*{suffix}",
             ],
             cwd=root,
             capture_output=True,

@@ -22,6 +22,7 @@ LAYERS = {
         "dvcish.git",
         "dvcish.gitignore",
         "dvcish.ignore",
+        "dvcish.dvc_project",
         "dvcish.targets",
         "dvcish.workspace",
         "dvcish.materialize",
