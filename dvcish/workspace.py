@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from dvcish.errors import DvcishError
 from dvcish.hashing import hash_bytes, hash_file
 from dvcish.ignore import IGNORE_FILE, Ignore, Rules
+from dvcish.progress import Progress
 from dvcish.state import StateDB, stat_key, trusted
 from dvcish.storage.base import oid_from_key
 from dvcish.tree import Tree, TreeEntry, build_tree, encode_tree, name_problem
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 # Called with how many files were just processed.
 FileProgress = Callable[[int], None]
+LARGE_FILE = 64 << 20  # hashing a single file this large is a step of its own (progress)
 
 ABSENT = "absent"
 FILE = "file"
@@ -108,7 +110,7 @@ class WorkspaceReader:
         self,
         state: StateDB,
         cache_root: str,
-        progress: FileProgress | None = None,
+        progress: Progress | None = None,
         ignore: Ignore | None = None,
     ):
         self.state = state
@@ -163,25 +165,31 @@ class WorkspaceReader:
     def file_oid(self, rel: str, path: str, st: os.stat_result | FileStat) -> str:
         oids, unknown = self.known_oids(rel, {"": st})
         if unknown:
-            oid, _ = hash_file(path)
+            progress = self.progress or Progress()
+            if st.st_size >= LARGE_FILE:
+                progress.phase(f"hashing {rel}")
+                progress.totals(1, st.st_size)
+            oid, _ = hash_file(path, progress.bytes)
             self.state.record_file(rel, stat_key(st), oid)
             return oid
         return oids[""]
 
     def folder_oids(self, rel: str, folder: str, files: dict[str, FileStat]) -> dict[str, str]:
-        """The oid of every file (files that vanish meanwhile are left out)."""
+        """The oid of every file (files that vanish meanwhile are left out); what needs hashing
+        is reported to ``progress`` as a step of its own."""
         oids, unknown = self.known_oids(rel, files)
-        if self.progress is not None and oids:
-            self.progress(len(oids))
+        progress = self.progress or Progress()
+        if unknown:
+            progress.phase(f"hashing {len(unknown):,} files in {rel}")
+            progress.totals(len(unknown), sum(files[name].st_size for name in unknown))
         for name in unknown:
             try:
-                oid, _ = hash_file(os.path.join(folder, name))
+                oid, _ = hash_file(os.path.join(folder, name), progress.bytes)
             except FileNotFoundError:
                 continue
             oids[name] = oid
             self.state.record_file(f"{rel}/{name}", stat_key(files[name]), oid)
-            if self.progress is not None:
-                self.progress(1)
+            progress.items(1)
         return oids
 
     def known_oids(
@@ -272,7 +280,7 @@ class WorkspaceReader:
         return st if statmod.S_ISREG(st.st_mode) else None
 
 
-def reader_for(repo: Repo, progress: FileProgress | None = None) -> WorkspaceReader:
+def reader_for(repo: Repo, progress: Progress | None = None) -> WorkspaceReader:
     """The reader every command uses: the repo's stat cache, cache and ignore rules."""
     return WorkspaceReader(repo.state, repo.cache.root, progress, Ignore(repo.root))
 

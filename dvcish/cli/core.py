@@ -6,7 +6,7 @@ import shlex
 
 import typer
 
-from dvcish.cli import output
+from dvcish.cli import bars
 from dvcish.cli.app import app
 from dvcish.cli.context import repo_session
 from dvcish.cli.options import ALL_BRANCHES, ALL_COMMITS, ALL_TAGS, REVS, revision_selection
@@ -40,8 +40,8 @@ def add(
     """Put files or folders under dvcish control.  Example: dvcish add data"""
     from dvcish.commands.add import add as do_add
 
-    with repo_session(write=True) as repo, output.progress("Adding") as advance:
-        results = do_add(repo, targets, advance)
+    with repo_session(write=True) as repo, bars.progress("Adding") as progress:
+        results = do_add(repo, targets, progress)
     to_git = []
     for result in results:
         what = plural(result.nfiles, "file") + ", " if result.kind == "dir" else ""
@@ -86,8 +86,8 @@ def status(
     from dvcish.commands.status import UP_TO_DATE
     from dvcish.commands.status import status as do_status
 
-    with repo_session(write=False) as repo:
-        results = do_status(repo, targets or [])
+    with repo_session(write=False) as repo, bars.progress("Status", enabled=not quiet) as progress:
+        results = do_status(repo, targets or [], progress)
     dirty = [result for result in results if result.state != UP_TO_DATE]
     if as_json:
         typer.echo(json.dumps([result.to_dict() for result in results], indent=2))
@@ -141,8 +141,8 @@ def checkout(
     """Make the workspace match the pointers.  Example: git checkout v1 && dvcish checkout"""
     from dvcish.commands.checkout import checkout as do_checkout
 
-    with repo_session(write=True) as repo, output.progress("Checking out") as advance:
-        results = do_checkout(repo, targets or [], force=force, progress=advance)
+    with repo_session(write=True) as repo, bars.progress("Checking out") as progress:
+        results = do_checkout(repo, targets or [], force=force, progress=progress)
     exit_if(report_checkout(results))
 
 
@@ -154,7 +154,8 @@ def fsck(
     """Rehash every cache object and check every pointer's links.  Example: dvcish fsck"""
     from dvcish.commands import fsck as fsck_mod
 
-    with repo_session(write=False) as repo, output.progress("Checking") as advance:
+    with repo_session(write=False) as repo, bars.progress("Checking", "object") as progress:
+        advance = progress.items
         if remote is None:
             report = fsck_mod.fsck(repo, advance)
         else:

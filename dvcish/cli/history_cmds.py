@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from dvcish.cli import output
+from dvcish.cli import bars, output
 from dvcish.cli.app import app
 from dvcish.cli.context import repo_session
 from dvcish.cli.options import ALL_BRANCHES, ALL_COMMITS, ALL_TAGS, JSON, REVS, selection
@@ -30,8 +30,8 @@ def diff(
 
     with repo_session(write=False) as repo:
         revs, targets = core.split_args(repo, args or [])
-        with output.progress("Hashing") as advance:
-            result = core.diff(repo, *revs[:2], targets=targets, progress=advance)
+        with bars.progress("Comparing") as progress:
+            result = core.diff(repo, *revs[:2], targets=targets, progress=progress)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return

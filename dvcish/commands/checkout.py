@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
 from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
+from dvcish.progress import Progress
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
 from dvcish.tree import Tree, TreeEntry, load_tree, members
@@ -20,7 +21,6 @@ from dvcish.workspace import (
     ABSENT,
     DIR,
     FILE,
-    FileProgress,
     Observed,
     WorkspaceReader,
     reader_for,
@@ -54,21 +54,50 @@ def checkout(
     repo: Repo,
     targets: list[str],
     force: bool = False,
-    progress: FileProgress | None = None,
+    progress: Progress | None = None,
     tracked_list: list[Tracked] | None = None,
 ) -> list[CheckoutResult]:
+    """Progress: a step "comparing", counted steps for workspace files that need hashing, then
+    a counted step "writing files" (files and bytes to deliver)."""
+    progress = progress or Progress()
     if tracked_list is None:
         tracked_list = resolve(repo, targets, allow_inside=True)
     tracked_items = tracked_list
-    reader = reader_for(repo)
+    progress.phase("comparing the workspace with the pointers")
+    reader = reader_for(repo, progress)
     plans = [plan_target(repo, reader, tracked) for tracked in tracked_items]
     if not force:
         refuse_losses(repo, plans)
+    writes = [entry for plan in plans for entry in plan.writes]
+    if writes:
+        progress.phase("writing files")
+        progress.totals(len(writes), sum(entry.size for entry in writes))
     materializer = Materializer(repo.cache, repo.state, repo.config.link_types(), current_umask())
+    delivered = _Delivered(progress)
+    materializer.on_bytes = delivered.moved
     try:
-        return [apply_plan(repo, plan, materializer, progress) for plan in plans]
+        return [apply_plan(repo, plan, materializer, delivered) for plan in plans]
     finally:
         repo.state.commit()
+
+
+class _Delivered:
+    """Counts deliveries for ``progress``: the bytes a copy moves as it goes, and, for what a
+    delivery did not count (a link, an object missing from the cache), the rest of its size."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.counted = 0
+
+    def moved(self, count: int) -> None:
+        self.counted += count
+        self.progress.bytes(count)
+
+    def finished(self, entry: TreeEntry) -> None:
+        if entry.size > self.counted:
+            self.progress.bytes(entry.size - self.counted)
+        self.counted = 0
+        self.progress.items(1)
 
 
 def plan_target(repo: Repo, reader: WorkspaceReader, tracked: Tracked) -> Plan:
@@ -191,7 +220,7 @@ def refuse_to_lose(repo: Repo, at_risk: dict[str, str], command: str, force: str
 
 
 def apply_plan(
-    repo: Repo, plan: Plan, materializer: Materializer, progress: FileProgress | None
+    repo: Repo, plan: Plan, materializer: Materializer, delivered: _Delivered
 ) -> CheckoutResult:
     tracked = plan.tracked
     result = CheckoutResult(tracked.rel, unchanged=plan.unchanged)
@@ -214,8 +243,7 @@ def apply_plan(
             result.corrupt.append(state_rel)
         else:
             result.written += 1
-        if progress is not None:
-            progress(1)
+        delivered.finished(entry)
     for entry in plan.chmods:
         path = os.path.join(tracked.target, entry.path)
         mode = os.lstat(path).st_mode

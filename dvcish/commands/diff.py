@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from dvcish import history
 from dvcish.errors import DvcishError
 from dvcish.git import Git
+from dvcish.progress import Progress
 from dvcish.repo import Repo
 from dvcish.targets import all_tracked
 from dvcish.tree import load_tree
-from dvcish.workspace import DIR, FILE, FileProgress, WorkspaceReader, reader_for
+from dvcish.workspace import DIR, FILE, WorkspaceReader, reader_for
 
 DEFAULT_REV = "HEAD"
 WORKSPACE = "workspace"
@@ -97,7 +98,7 @@ def diff(
     a_rev: str | None = None,
     b_rev: str | None = None,
     targets: list[str] | None = None,
-    progress: FileProgress | None = None,
+    progress: Progress | None = None,
 ) -> DiffResult:
     """Compare ``a_rev`` (default HEAD) with ``b_rev`` (default: the workspace)."""
     a_rev = a_rev or DEFAULT_REV
@@ -177,9 +178,7 @@ def _cached_tree(repo: Repo, rel: str, oid: str, rev: str) -> Callable[[], dict[
     return files
 
 
-def _workspace_side(
-    repo: Repo, wanted: list[str], progress: FileProgress | None
-) -> dict[str, _Data]:
+def _workspace_side(repo: Repo, wanted: list[str], progress: Progress | None) -> dict[str, _Data]:
     """The data the workspace's pointers name, as it is on disk (absent data is left out)."""
     reader = reader_for(repo, progress)
     side: dict[str, _Data] = {}

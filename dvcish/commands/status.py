@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
 from dvcish.pointer import POINTER_SUFFIX, parse_pointer, pointer_path_for
+from dvcish.progress import Progress
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
 from dvcish.tree import load_tree
@@ -16,7 +17,6 @@ from dvcish.workspace import (
     DIR,
     FILE,
     Changes,
-    FileProgress,
     WorkspaceReader,
     compare,
     reader_for,
@@ -50,9 +50,7 @@ class TargetStatus:
         return data
 
 
-def status(
-    repo: Repo, targets: list[str], progress: FileProgress | None = None
-) -> list[TargetStatus]:
+def status(repo: Repo, targets: list[str], progress: Progress | None = None) -> list[TargetStatus]:
     reader = reader_for(repo, progress)
     tracked_list = resolve(repo, targets)
     results = [target_status(repo, tracked, reader) for tracked in tracked_list]

@@ -32,6 +32,7 @@ from dvcish.errors import (
     RemoteUnavailableError,
 )
 from dvcish.hashing import CHUNK_SIZE, hash_bytes, hash_fd, new_hasher
+from dvcish.progress import ByteCallback
 from dvcish.storage.base import BlobInfo, ObjectStore, object_key, oid_from_key
 from dvcish.storage.s3_errors import OVERLOADED, TRANSIENT, error_code, error_status, explain
 from dvcish.storage.s3_options import S3Options
@@ -60,6 +61,12 @@ RESUMES_MAX = 32
 # This many failed attempts in a row on one store (any thread) mean the endpoint is down.
 DEAD_AFTER = 6
 _T = TypeVar("_T")
+
+
+def _ignore_bytes(_count: int) -> None:
+    return None
+
+
 _R = TypeVar("_R")
 
 
@@ -214,8 +221,9 @@ class S3Store(ObjectStore):
         batches = [full[i : i + DELETE_BATCH] for i in range(0, len(full), DELETE_BATCH)]
         self._parallel(self._delete_batch, batches)
 
-    def put(self, oid: str, source_path: str) -> None:
+    def put(self, oid: str, source_path: str, on_bytes: ByteCallback | None = None) -> None:
         extra = {"ServerSideEncryption": self.options.sse} if self.options.sse else {}
+        report = on_bytes or _ignore_bytes
         with open(source_path, "rb") as src:
             size = os.fstat(src.fileno()).st_size
             if size < self.multipart_threshold:
@@ -227,10 +235,11 @@ class S3Store(ObjectStore):
                         Bucket=self.bucket, Key=self.key_of(oid), Body=data, **_md5(data), **extra
                     ),
                 )
+                report(len(data))
                 return
             _check_hash(hash_fd(src.fileno())[0], oid, source_path)  # refuse before sending
             src.seek(0)
-            self._put_multipart(oid, src, size, source_path, extra)
+            self._put_multipart(oid, src, size, source_path, extra, report)
 
     def list(self) -> Iterator[str]:
         yield from self._list_keys(self._root)
@@ -349,7 +358,13 @@ class S3Store(ObjectStore):
             )
 
     def _put_multipart(
-        self, oid: str, src: BinaryIO, size: int, source_path: str, extra: dict[str, str]
+        self,
+        oid: str,
+        src: BinaryIO,
+        size: int,
+        source_path: str,
+        extra: dict[str, str],
+        report: ByteCallback = _ignore_bytes,
     ) -> None:
         """Upload in parts, hashing them as read; complete (make visible) only if the hash fits."""
         target = {"Bucket": self.bucket, "Key": self.key_of(oid)}
@@ -358,7 +373,7 @@ class S3Store(ObjectStore):
             started = self.client().create_multipart_upload(**target, **extra)
             upload = {**target, "UploadId": started["UploadId"]}
             try:
-                parts, digest = self._upload_parts(upload, src, part_size)
+                parts, digest = self._upload_parts(upload, src, part_size, report)
                 _check_hash(digest, oid, source_path, "(it changed while uploading)")
                 self.client().complete_multipart_upload(**upload, MultipartUpload={"Parts": parts})
             except BaseException:
@@ -367,9 +382,10 @@ class S3Store(ObjectStore):
                 raise
 
     def _upload_parts(
-        self, upload: dict[str, str], src: BinaryIO, part_size: int
+        self, upload: dict[str, str], src: BinaryIO, part_size: int, report: ByteCallback
     ) -> tuple[list[dict[str, Any]], str]:
-        """Read and hash parts in order; send up to PART_CONCURRENCY at a time. (parts, hash)"""
+        """Read and hash parts in order; send up to PART_CONCURRENCY at a time, reporting each
+        part's bytes once it is stored. (parts, hash)"""
         hasher = new_hasher()
         slots = threading.BoundedSemaphore(PART_CONCURRENCY)  # bounds the parts held in memory
         failed = threading.Event()
@@ -382,6 +398,7 @@ class S3Store(ObjectStore):
                         **upload, PartNumber=number, Body=chunk, **_md5(chunk)
                     ),
                 )
+                report(len(chunk))
                 return {"PartNumber": number, "ETag": response["ETag"]}
             except BaseException:
                 failed.set()
