@@ -24,20 +24,21 @@ from dataclasses import dataclass
 ByteCallback = Callable[[int], None]
 
 
-def _ignore(*_args: object) -> None:
+def ignore(*_args: object) -> None:
+    """A callback that does nothing (no progress wanted)."""
     return None
 
 
 @dataclass
 class Progress:
     #: ``items(n)``: n more files or objects are done
-    items: Callable[[int], None] = _ignore
+    items: Callable[[int], None] = ignore
     #: ``bytes(n)``: n more bytes moved or read
-    bytes: Callable[[int], None] = _ignore
+    bytes: Callable[[int], None] = ignore
     #: ``totals(items, bytes)``: how much work this step has (None: unknown); counts restart
-    totals: Callable[[int | None, int | None], None] = _ignore
+    totals: Callable[[int | None, int | None], None] = ignore
     #: ``phase(text)``: a step starts ("hashing 19,712 files"); shown until the next phase
-    phase: Callable[[str], None] = _ignore
+    phase: Callable[[str], None] = ignore
 
 
 class Tally:

@@ -32,7 +32,7 @@ from dvcish.errors import (
     RemoteUnavailableError,
 )
 from dvcish.hashing import CHUNK_SIZE, hash_bytes, hash_fd, new_hasher
-from dvcish.progress import ByteCallback
+from dvcish.progress import ByteCallback, ignore
 from dvcish.storage.base import BlobInfo, ObjectStore, object_key, oid_from_key
 from dvcish.storage.s3_errors import OVERLOADED, TRANSIENT, error_code, error_status, explain
 from dvcish.storage.s3_options import S3Options
@@ -61,12 +61,6 @@ RESUMES_MAX = 32
 # This many failed attempts in a row on one store (any thread) mean the endpoint is down.
 DEAD_AFTER = 6
 _T = TypeVar("_T")
-
-
-def _ignore_bytes(_count: int) -> None:
-    return None
-
-
 _R = TypeVar("_R")
 
 
@@ -223,7 +217,6 @@ class S3Store(ObjectStore):
 
     def put(self, oid: str, source_path: str, on_bytes: ByteCallback | None = None) -> None:
         extra = {"ServerSideEncryption": self.options.sse} if self.options.sse else {}
-        report = on_bytes or _ignore_bytes
         with open(source_path, "rb") as src:
             size = os.fstat(src.fileno()).st_size
             if size < self.multipart_threshold:
@@ -235,11 +228,11 @@ class S3Store(ObjectStore):
                         Bucket=self.bucket, Key=self.key_of(oid), Body=data, **_md5(data), **extra
                     ),
                 )
-                report(len(data))
+                (on_bytes or ignore)(len(data))
                 return
             _check_hash(hash_fd(src.fileno())[0], oid, source_path)  # refuse before sending
             src.seek(0)
-            self._put_multipart(oid, src, size, source_path, extra, report)
+            self._put_multipart(oid, src, size, source_path, extra, on_bytes or ignore)
 
     def list(self) -> Iterator[str]:
         yield from self._list_keys(self._root)
@@ -364,7 +357,7 @@ class S3Store(ObjectStore):
         size: int,
         source_path: str,
         extra: dict[str, str],
-        report: ByteCallback = _ignore_bytes,
+        report: ByteCallback = ignore,
     ) -> None:
         """Upload in parts, hashing them as read; complete (make visible) only if the hash fits."""
         target = {"Bucket": self.bucket, "Key": self.key_of(oid)}
@@ -384,8 +377,7 @@ class S3Store(ObjectStore):
     def _upload_parts(
         self, upload: dict[str, str], src: BinaryIO, part_size: int, report: ByteCallback
     ) -> tuple[list[dict[str, Any]], str]:
-        """Read and hash parts in order; send up to PART_CONCURRENCY at a time, reporting each
-        part's bytes once it is stored. (parts, hash)"""
+        """Read and hash parts in order; send up to PART_CONCURRENCY at a time. (parts, hash)"""
         hasher = new_hasher()
         slots = threading.BoundedSemaphore(PART_CONCURRENCY)  # bounds the parts held in memory
         failed = threading.Event()
