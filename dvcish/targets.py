@@ -114,6 +114,17 @@ def _resolve_one(repo: Repo, target: str, allow_inside: bool) -> Tracked:
     raise DvcishError(f"{target}: not tracked by dvcish (no {os.path.basename(candidate)})")
 
 
+def whole_target(repo: Repo, target: str, inside_hint: str) -> Tracked:
+    """The pointer ``target`` names (a pointer or its data path) for a command that acts on
+    whole tracked data; a path inside a tracked folder is refused, with ``inside_hint``."""
+    enclosing = enclosing_tracked_folder(repo, os.path.abspath(target))
+    if enclosing is not None:
+        raise DvcishError(
+            f"{target}: is inside the tracked folder {repo.relpath(enclosing)}; {inside_hint}"
+        )
+    return _resolve_one(repo, target, allow_inside=False)
+
+
 def check_inside_repo(repo: Repo, path: str, what: str) -> None:
     """Refuse paths outside the repo or inside .git/.dvcish, symlinked folders included."""
     real_root = os.path.realpath(repo.root)

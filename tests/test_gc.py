@@ -13,7 +13,14 @@ from dvcish.errors import DvcishError
 from dvcish.history import Selection
 from dvcish.lock import RepoLock
 from dvcish.repo import open_repo
-from tests.helpers import assert_one_error, object_path, run_cli, run_dvcish, snapshot
+from tests.helpers import (
+    assert_one_error,
+    assert_refused,
+    object_path,
+    run_cli,
+    run_dvcish,
+    snapshot,
+)
 from tests.test_history import Versions, make_versions, ok
 
 
@@ -194,11 +201,7 @@ def test_grace_on_the_command_line_overrides_the_config(versions):
 
 
 def test_a_bad_grace_is_a_usage_error_and_changes_nothing(versions):
-    before = snapshot(versions.root)
-    result = run_cli(["gc", "-w", "--grace", "soon"])
-    assert result.exit_code == 2
-    assert_one_error(result.stderr, "--grace", "30m", "'soon'")
-    assert snapshot(versions.root) == before
+    assert_refused(versions.root, ["gc", "-w", "--grace", "soon"], "--grace", "'soon'", code=2)
 
 
 def test_grace_on_the_command_line_applies_to_an_s3_remote(versions, moto_server, moto_remote):

@@ -11,7 +11,14 @@ import pytest
 
 from dvcish.ignore import DEFAULT_IGNORE, IGNORE_FILE, Ignore, parse_ignore
 from tests import helpers
-from tests.helpers import assert_one_error, cli_ok, git, run_cli, snapshot, write_files
+from tests.helpers import (
+    assert_one_error,
+    assert_refused,
+    cli_ok,
+    git,
+    run_cli,
+    write_files,
+)
 
 git_repo = helpers.git_repo  # fixture
 git_env = helpers.git_env  # fixture
@@ -197,12 +204,8 @@ def test_a_tracked_file_stays_tracked_when_a_rule_later_matches_it(git_repo):
 def test_adding_an_ignored_target_is_refused_naming_the_rule(git_repo):
     write_files(git_repo, {"scratch/x": b"1", "run.log": b"l"})
     Path(git_repo, IGNORE_FILE).write_text("scratch/\n*.log\n")
-    before = snapshot(git_repo)
     for target, rule in (("scratch", ".dvcishignore:1:scratch/"), ("run.log", ":2:*.log")):
-        result = run_cli(["add", target])
-        assert result.exit_code == 1
-        assert_one_error(result.stderr, target, "is ignored by", rule)
-    assert snapshot(git_repo) == before
+        assert_refused(git_repo, ["add", target], target, "is ignored by", rule)
 
 
 def test_check_ignore_explains_and_exits_like_git(git_repo):

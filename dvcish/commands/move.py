@@ -16,7 +16,7 @@ from dvcish.errors import DvcishError
 from dvcish.gitignore import drop_ignored, ensure_ignored
 from dvcish.pointer import is_pointer_name, pointer_path_for, write_pointer
 from dvcish.repo import Repo
-from dvcish.targets import Tracked, check_inside_repo, enclosing_tracked_folder, resolve
+from dvcish.targets import Tracked, check_inside_repo, enclosing_tracked_folder, whole_target
 from dvcish.tree import name_problem
 
 
@@ -33,7 +33,9 @@ class MoveResult:
 def move(repo: Repo, source: str, destination: str) -> MoveResult:
     """Move the data ``source`` names (a data path or its pointer) to ``destination`` (a new
     path, or an existing folder to move it into)."""
-    tracked = _source(repo, source)
+    tracked = whole_target(
+        repo, source, "move the whole folder, or move the file and `dvcish add` the folder again"
+    )
     dest = destination_path(repo, tracked, destination)
     new_pointer = pointer_path_for(dest)
     pointer = dataclasses.replace(tracked.pointer, path=os.path.basename(dest))
@@ -61,17 +63,6 @@ def move(repo: Repo, source: str, destination: str) -> MoveResult:
         data_moved,
         [path for path in dict.fromkeys(changed) if path is not None],
     )
-
-
-def _source(repo: Repo, source: str) -> Tracked:
-    enclosing = enclosing_tracked_folder(repo, os.path.abspath(source))
-    if enclosing is not None:
-        raise DvcishError(
-            f"{source}: is inside the tracked folder {repo.relpath(enclosing)}; move the whole "
-            "folder, or move the file and `dvcish add` the folder again"
-        )
-    (tracked,) = resolve(repo, [source])
-    return tracked
 
 
 def destination_path(repo: Repo, tracked: Tracked, destination: str) -> str:

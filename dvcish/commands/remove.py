@@ -11,10 +11,9 @@ import os
 from dataclasses import dataclass
 
 from dvcish.commands.checkout import contents_at_risk, refuse_to_lose, remove_tree
-from dvcish.errors import DvcishError
 from dvcish.gitignore import drop_ignored
 from dvcish.repo import Repo
-from dvcish.targets import Tracked, enclosing_tracked_folder, resolve
+from dvcish.targets import Tracked, whole_target
 from dvcish.workspace import reader_for
 
 
@@ -30,7 +29,8 @@ class RemoveResult:
 def remove(
     repo: Repo, targets: list[str], data: bool = False, force: bool = False
 ) -> list[RemoveResult]:
-    tracked_list = [_target(repo, target) for target in targets]
+    hint = "remove the file from the folder and `dvcish add` it again"
+    tracked_list = [whole_target(repo, target, hint) for target in targets]
     seen_targets = {item.pointer_file: item for item in tracked_list}
     if data and not force:
         reader = reader_for(repo)
@@ -40,17 +40,6 @@ def remove(
             at_risk.update(contents_at_risk(tracked.rel, seen))
         refuse_to_lose(repo, at_risk, "remove --data", "remove --data --force")
     return [_remove_one(tracked, data) for tracked in seen_targets.values()]
-
-
-def _target(repo: Repo, target: str) -> Tracked:
-    enclosing = enclosing_tracked_folder(repo, os.path.abspath(target))
-    if enclosing is not None:
-        raise DvcishError(
-            f"{target}: is inside the tracked folder {repo.relpath(enclosing)}; remove the "
-            "file from the folder and `dvcish add` it again"
-        )
-    (tracked,) = resolve(repo, [target])
-    return tracked
 
 
 def _remove_one(tracked: Tracked, data: bool) -> RemoveResult:
