@@ -201,3 +201,7 @@ def test_describe_formats_steps_for_people():
     assert describe("Pushing", "file", Step("listing the remote", 0.0), now=75.0) == (
         "Pushing: listing the remote… (1m 15s)"
     )
+    counting = Step(None, 0.0, items=42_000)  # a step without totals shows what it counted
+    assert (
+        describe("Checking", "object", counting, now=3700) == "Checking: 42,000 objects… (1h 01m)"
+    )

@@ -101,7 +101,7 @@ class Step:
 def describe(title: str, unit: str, step: Step, now: float) -> str:
     """The plain line for a step: ``Pushing: uploading: 1,234/20,000 files (6%), 1.2 GiB/3.4
     GiB (35%), 12.3 MiB/s, ETA 3m 10s`` or ``Pushing: asking the remote what it holds… (12s)``."""
-    head = f"{title}: {step.label}" if step.label else title
+    head = _head(title, unit, step)
     if not step.counted:
         return f"{head}… ({duration(step.elapsed(now))})"
     parts = [_fraction(step.items, step.items_total, count, f" {unit}s")]
@@ -112,6 +112,14 @@ def describe(title: str, unit: str, step: Step, now: float) -> str:
     eta = step.eta(now)
     parts.append(f"ETA {duration(eta)}" if eta is not None else f"{duration(step.elapsed(now))}")
     return f"{head}: " + ", ".join(parts)
+
+
+def _head(title: str, unit: str, step: Step) -> str:
+    """The title, what the step does, and for a step without totals what it counted so far."""
+    head = f"{title}: {step.label}" if step.label else title
+    if not step.counted and step.items:
+        head += f"{',' if step.label else ':'} {count(step.items)} {unit}s"
+    return head
 
 
 def _fraction(done: int, total: int | None, fmt, suffix: str) -> str:
@@ -259,7 +267,7 @@ class Bars(Display):
             files.reset(total=step.items_total if step.counted else None)
             nbytes.reset(total=step.bytes_total if step.counted else None)
             self.drawn_step = step
-        head = f"{self.title}: {step.label}" if step.label else self.title
+        head = _head(self.title, self.unit, step)
         if not step.counted:
             _show(files, head, "{desc}… [{elapsed}]", {})
             _show(nbytes, "", "{desc}", {})
