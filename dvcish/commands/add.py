@@ -87,16 +87,26 @@ def check_add_target(repo: Repo, target: str) -> str:
     return path
 
 
+@dataclass
+class Adding:
+    """What adding one target works with."""
+
+    repo: Repo
+    reader: WorkspaceReader
+    writer: CacheWriter
+    progress: Progress
+
+
 def _add_one(repo: Repo, path: str, progress: Progress) -> AddResult:
     rel = repo.relpath(path)
     writer = repo.cache.writer(repo.config.link_types())
-    reader = reader_for(repo)
+    adding = Adding(repo, reader_for(repo), writer, progress)
     try:
         skipped = Skipped()
         if os.path.isdir(path):
-            pointer, hashed = _add_folder(repo, reader, writer, path, rel, progress, skipped)
+            pointer, hashed = _add_folder(adding, path, rel, skipped)
         else:
-            pointer, hashed = _add_file(repo, reader, writer, path, rel, progress)
+            pointer, hashed = _add_file(adding, path, rel)
         progress.phase("making the cache durable")
         writer.commit()
     except BaseException:
@@ -127,15 +137,8 @@ class Skipped:
     nested_git: list[str] = field(default_factory=list)
 
 
-def _add_folder(
-    repo: Repo,
-    reader: WorkspaceReader,
-    writer: CacheWriter,
-    path: str,
-    rel: str,
-    progress: Progress,
-    skipped: Skipped,
-) -> tuple[Pointer, int]:
+def _add_folder(adding: Adding, path: str, rel: str, skipped: Skipped) -> tuple[Pointer, int]:
+    repo, reader, writer, progress = adding.repo, adding.reader, adding.writer, adding.progress
     progress.phase(f"scanning {rel}")
     scan = reader.scan(path, rel)
     require_trackable(scan, rel)
@@ -205,14 +208,8 @@ def store_files(
     return result
 
 
-def _add_file(
-    repo: Repo,
-    reader: WorkspaceReader,
-    writer: CacheWriter,
-    path: str,
-    rel: str,
-    progress: Progress,
-) -> tuple[Pointer, int]:
+def _add_file(adding: Adding, path: str, rel: str) -> tuple[Pointer, int]:
+    repo, reader, writer, progress = adding.repo, adding.reader, adding.writer, adding.progress
     st = os.lstat(path)
     oids, unknown = reader.known_oids(rel, {"": st})
     hashed = 0
