@@ -28,10 +28,11 @@ from pathlib import Path
 import floors
 import report
 from datasets import MIB, DatasetSpec, ensure_master, large_files, partial_folders, small_files
+from dvc_venv import ensure_dvc_venv
 from machine import describe
 from procs import Measurement, StepFailed, remove_tree
 from s3servers import SERVER_NAMES, aws_env, make_server
-from tools import Remote, Scenario, Tool, dvc_tool, dvcish_tool, ensure_dvc_venv
+from tools import Remote, Scenario, Tool, dvc_tool, dvcish_tool
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

@@ -10,12 +10,12 @@ changes between steps are not timed.
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from datasets import DatasetSpec, mutate
+from dvc_venv import dvc_env
 from procs import Measurement, measure, remove_tree, run
 
 # (key, label) in the order the scenario runs them.
@@ -33,7 +33,6 @@ STEPS = [
     ("clone_pull", "fresh git clone + pull"),
     ("partial_pull", "fresh git clone + pull of 5% (1 folder in 20)"),
 ]
-DVC_REQUIREMENTS = ["dvc>=3,<4", "dvc-s3"]
 
 
 @dataclass(frozen=True)
@@ -77,32 +76,12 @@ class Tool:
 
 def dvc_tool(venv: Path, work: Path) -> Tool:
     """DVC from its own venv, with analytics, update checks and user config switched off."""
-    global_dir = work / "dvc-config" / "global"
-    system_dir = work / "dvc-config" / "system"
-    for folder in (global_dir, system_dir):
-        folder.mkdir(parents=True, exist_ok=True)
-    (global_dir / "config").write_text("[core]\n    analytics = false\n    check_update = false\n")
-    env = {
-        "DVC_NO_ANALYTICS": "1",
-        "DVC_GLOBAL_CONFIG_DIR": str(global_dir),
-        "DVC_SYSTEM_CONFIG_DIR": str(system_dir),
-    }
+    env = dvc_env(work / "dvc-config")
     return Tool("dvc", venv / "bin" / "dvc", ".dvc", ".dvc", "hardlink", env)
 
 
 def dvcish_tool(bin_dir: Path) -> Tool:
     return Tool("dvcish", bin_dir / "dvcish", ".dvcish", ".dvcish", "hardlink,copy")
-
-
-def ensure_dvc_venv(venv: Path, log: Path) -> None:
-    """Create `venv` with DVC 3.x and dvc-s3 unless it already has a working `dvc`."""
-    if (venv / "bin" / "dvc").exists():
-        return
-    print(f"creating {venv} with {' '.join(DVC_REQUIREMENTS)} (about a minute)", flush=True)
-    run([sys.executable, "-m", "venv", str(venv)], log=log)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-    run([*pip, "--upgrade", "pip"], log=log)
-    run([*pip, *DVC_REQUIREMENTS], log=log)
 
 
 def package_versions(python: Path, names: list[str]) -> dict[str, str]:

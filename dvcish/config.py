@@ -44,10 +44,12 @@ SIMPLE_KEYS = {
     "cache.dir": "folder",
     "core.remote": "remote name",
     "core.lock_timeout": "seconds",
-    "gc.grace": "seconds",
+    "gc.grace": "duration (30m, 2h, 1d or seconds)",
     "pack.threshold": "bytes",
     "pack.size": "bytes",
 }
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([smhdw]?)")
 _SIZE_RE = re.compile(r"\s*([0-9]+)\s*([KMGT]?)(i?B)?\s*", re.IGNORECASE)
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -181,6 +183,26 @@ def parse_bool(value: object, origin: str, default: bool) -> bool:
     if text in ("false", "no", "0", "off"):
         return False
     raise DvcishError(f"{origin}: expected true or false, not {value!r}")
+
+
+def parse_duration(value: object, origin: str, default: float) -> float:
+    """Seconds from a duration: a number of seconds, or a number with a unit s, m, h, d or w
+    (``90``, ``30m``, ``2h``, ``1.5d``). Negative or malformed values are refused."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number, unit = float(value), ""
+    else:
+        match = _DURATION_RE.fullmatch(str(value).strip().lower())
+        if match is None:
+            raise DvcishError(
+                f"{origin}: expected a duration such as 30m, 2h, 1d or a number of seconds, "
+                f"not {value!r}"
+            )
+        number, unit = float(match.group(1)), match.group(2)
+    if number < 0:
+        raise DvcishError(f"{origin}: expected a non-negative duration, not {value!r}")
+    return number * DURATION_UNITS.get(unit, 1)
 
 
 def split_key(key: str) -> list[str]:

@@ -290,6 +290,36 @@ class Git:
         return DvcishError(f"git cat-file failed in {self.root}: {why}; run `git fsck`")
 
 
+def index_paths(root: str, paths: Sequence[str]) -> set[str]:
+    """Which of these repo-relative paths git's index holds (files, or folders with files)."""
+    if not paths:
+        return set()
+    specs = [f":(literal){path}" for path in paths]
+    done = _git(["ls-files", "-z", "--", *specs], root, check=False)
+    if done.returncode != 0:
+        return set()
+    listed = done.stdout.decode("utf-8", "surrogateescape").split("\0")
+    return {path for path in paths if any(n == path or n.startswith(path + "/") for n in listed)}
+
+
+def deleted_pointer_files(root: str) -> dict[str, bytes]:
+    """Pointer files the index holds but the work tree lacks: repo-relative path -> the bytes
+    staged for it (how ``status`` recognises a pointer moved by hand)."""
+    done = _git(["ls-files", "-z", "--deleted", "--", f"*{POINTER_SUFFIX}"], root, check=False)
+    if done.returncode != 0:
+        return {}
+    paths = sorted({p for p in done.stdout.decode("utf-8", "surrogateescape").split("\0") if p})
+    if not paths:
+        return {}
+    with Git(root) as git:
+        found = git._objects([f":{path}" for path in paths], POINTER_READ_LIMIT)
+    return {
+        path: obj.data
+        for path, obj in zip(paths, found, strict=True)
+        if obj is not None and obj.type == "blob"
+    }
+
+
 def clone(
     url: str, dest: str | os.PathLike[str], rev: str | None = None, shallow: bool = True
 ) -> str:

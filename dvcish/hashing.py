@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 
 import xxhash
 
@@ -26,8 +27,9 @@ def new_hasher() -> xxhash.xxh3_128:
     return xxhash.xxh3_128()
 
 
-def hash_fd(fd: int) -> tuple[str, int]:
-    """Hash everything readable from an open file descriptor; return (oid, size)."""
+def hash_fd(fd: int, on_bytes: Callable[[int], None] | None = None) -> tuple[str, int]:
+    """Hash everything readable from an open file descriptor; return (oid, size).
+    ``on_bytes`` is told of each chunk read (progress)."""
     hasher = xxhash.xxh3_128()
     size = 0
     while True:
@@ -36,13 +38,17 @@ def hash_fd(fd: int) -> tuple[str, int]:
             break
         hasher.update(chunk)
         size += len(chunk)
+        if on_bytes is not None:
+            on_bytes(len(chunk))
     return hasher.hexdigest(), size
 
 
-def hash_file(path: str | os.PathLike[str]) -> tuple[str, int]:
+def hash_file(
+    path: str | os.PathLike[str], on_bytes: Callable[[int], None] | None = None
+) -> tuple[str, int]:
     """Hash a file's bytes; return (oid, size)."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        return hash_fd(fd)
+        return hash_fd(fd, on_bytes)
     finally:
         os.close(fd)

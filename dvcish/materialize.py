@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from dvcish import fsutil
 from dvcish.hashing import hash_fd
+from dvcish.progress import ByteCallback
 from dvcish.state import NullState, StateDB, stat_key
 from dvcish.storage.cache import Cache
 from dvcish.storage.verified import copy_hashing, try_reflink
@@ -36,6 +37,7 @@ class Materializer:
     link_types: list[str]
     umask: int
     reflink_works: bool | None = None
+    on_bytes: ByteCallback | None = None  # told of the bytes a copy moves (progress)
 
     def deliver(self, oid: str, dest: str, executable: bool, state_rel: str) -> str:
         """Put object ``oid`` at ``dest``; returns DELIVERED, MISSING or CORRUPT."""
@@ -81,7 +83,9 @@ class Materializer:
                 src_fd = os.open(source, os.O_RDONLY)
                 try:
                     src_key = stat_key(os.fstat(src_fd))
-                    actual, _ = copy_hashing(src_fd, dst_fd, size_hint=src_key.size)
+                    actual, _ = copy_hashing(
+                        src_fd, dst_fd, size_hint=src_key.size, on_bytes=self.on_bytes
+                    )
                 finally:
                     os.close(src_fd)
                 dest_key = stat_key(os.fstat(dst_fd))
@@ -131,7 +135,7 @@ class Materializer:
                     os.close(dst_fd)
                     fsutil.remove_quietly(tmp)
                     return None
-                actual, _ = hash_fd(dst_fd)
+                actual, _ = hash_fd(dst_fd, self.on_bytes)
                 dest_key = stat_key(os.fstat(dst_fd))
             except BaseException:
                 os.close(dst_fd)

@@ -75,6 +75,16 @@ class StateDB:
     def record_file(self, relpath: str, key: StatKey, oid: str) -> None:
         self._pending_files.append((relpath, key.inode, key.mtime_ns, key.size, oid))
 
+    def move_files(self, old: str, new: str) -> None:
+        """Records of ``old`` and everything below it now describe ``new`` (a rename keeps a
+        file's inode, mtime and size, so they still vouch for it)."""
+        self.commit()
+        self._conn.execute(
+            "UPDATE OR REPLACE files SET path = ? || substr(path, ?)"
+            " WHERE path = ? OR (path >= ? AND path < ?)",
+            (new, len(old) + 1, old, old + "/", old + "0"),
+        )
+
     def is_verified(self, oid: str, key: StatKey) -> bool:
         row = self._conn.execute(
             "SELECT inode, mtime_ns, size FROM verified WHERE oid = ?", (oid,)

@@ -27,7 +27,7 @@ class Tracked:
 def find_pointer_files(repo: Repo) -> list[str]:
     """Every pointer file in the workspace (git-ignored folders are skipped when git is here)."""
     if repo.has_scm:
-        listed = _git_listed_pointers(repo.root)
+        listed = git_listed(repo.root, POINTER_SUFFIX)
         if listed is not None:
             return listed
     found = []
@@ -40,7 +40,9 @@ def find_pointer_files(repo: Repo) -> list[str]:
     return sorted(found)
 
 
-def _git_listed_pointers(root: str) -> list[str] | None:
+def git_listed(root: str, suffix: str) -> list[str] | None:
+    """Absolute paths of the files ending in ``suffix`` that git tracks or would track (not
+    ignored), outside .git and .dvcish; None when git cannot tell."""
     try:
         out = subprocess.run(
             [
@@ -51,7 +53,7 @@ def _git_listed_pointers(root: str) -> list[str] | None:
                 "--others",
                 "--exclude-standard",
                 "--",
-                f"*{POINTER_SUFFIX}",
+                f"*{suffix}",
             ],
             cwd=root,
             capture_output=True,
@@ -110,6 +112,17 @@ def _resolve_one(repo: Repo, target: str, allow_inside: bool) -> Tracked:
                     return tracked
             parent = os.path.dirname(parent)
     raise DvcishError(f"{target}: not tracked by dvcish (no {os.path.basename(candidate)})")
+
+
+def whole_target(repo: Repo, target: str, inside_hint: str) -> Tracked:
+    """The pointer ``target`` names (a pointer or its data path) for a command that acts on
+    whole tracked data; a path inside a tracked folder is refused, with ``inside_hint``."""
+    enclosing = enclosing_tracked_folder(repo, os.path.abspath(target))
+    if enclosing is not None:
+        raise DvcishError(
+            f"{target}: is inside the tracked folder {repo.relpath(enclosing)}; {inside_hint}"
+        )
+    return _resolve_one(repo, target, allow_inside=False)
 
 
 def check_inside_repo(repo: Repo, path: str, what: str) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -22,12 +22,13 @@ from dvcish.errors import (
     ObjectNotFoundError,
     RemoteUnavailableError,
 )
-from dvcish.progress import Progress
+from dvcish.progress import Progress, Tally
 from dvcish.storage.base import ObjectStore, ReadGroup
 from dvcish.storage.cache import Cache
 from dvcish.targets import Tracked
 from dvcish.tree import Tree, load_tree, members
 
+WAIT_TICK = 0.2  # seconds between progress reports while a transfer is in flight
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -156,16 +157,18 @@ def push(
     file_oids = sorted((oid for oid in on_remote_missing if oid in wanted.files), key=wanted.label)
     tree_oids = sorted(on_remote_missing - set(file_oids))
     sizes = _sizes(cache, on_remote_missing)
-    progress.totals(len(on_remote_missing), sum(sizes.values()))
+    if on_remote_missing:
+        progress.phase("uploading")
+        progress.totals(len(on_remote_missing), sum(sizes.values()))
+    tally = Tally()
 
-    def upload(oid: str) -> int:
-        store.put(oid, cache.path_of(oid))
-        return sizes.get(oid, 0)
+    def upload(oid: str) -> None:
+        store.put(oid, cache.path_of(oid), tally.add)
 
     batched = [oid for oid in file_oids if store.batches(sizes.get(oid, 0))]
     alone = [oid for oid in file_oids if not store.batches(sizes.get(oid, 0))]
-    broken = _run_pool(1, batched, upload, summary, progress, wanted.label)  # in order
-    broken |= _run_pool(jobs, alone, upload, summary, progress, wanted.label)
+    broken = _run_pool(1, batched, upload, summary, progress, wanted.label, tally)  # in order
+    broken |= _run_pool(jobs, alone, upload, summary, progress, wanted.label, tally)
     unsafe = not_cached | broken
     ready = []
     for tree_oid in tree_oids:
@@ -178,10 +181,10 @@ def push(
     # together with (never before) its members; a tree stored alone waits for a flush of them.
     packed_trees = [oid for oid in ready if store.batches(sizes.get(oid, 0))]
     loose_trees = [oid for oid in ready if not store.batches(sizes.get(oid, 0))]
-    _run_pool(1, packed_trees, upload, summary, progress, wanted.label)
+    _run_pool(1, packed_trees, upload, summary, progress, wanted.label, tally)
     if loose_trees:
         store.flush()  # members durable and visible before any tree that names them
-        _run_pool(jobs, loose_trees, upload, summary, progress, wanted.label)
+        _run_pool(jobs, loose_trees, upload, summary, progress, wanted.label, tally)
     if on_remote_missing:
         store.flush()
     return summary
@@ -208,6 +211,7 @@ def fetch(
     learn their members); every object is verified before it gets its final name."""
     progress = progress or Progress()
     summary = TransferSummary()
+    progress.phase("reading the folder lists")
     store.check_readable()
     needed: dict[str, str] = {}  # oid -> a path that needs it
     sizes: dict[str, int] = {}
@@ -228,14 +232,18 @@ def fetch(
         for entry in selected:
             needed.setdefault(entry.oid, f"{tracked.rel}/{entry.path}")
             sizes[entry.oid] = entry.size
+    progress.phase("checking the cache")
     absent = cache.freshen(set(needed))
     summary.present += len(needed) - len(absent)
-    progress.totals(len(absent), sum(sizes[oid] for oid in absent))
+    if absent:
+        progress.phase("downloading")
+        progress.totals(len(absent), sum(sizes[oid] for oid in absent))
 
     groups = store.plan_reads(sorted(absent, key=lambda oid: needed[oid]))
     try:
         _run_reads(jobs, groups, cache, store, summary, progress, needed.get)
     finally:
+        progress.phase("making the cache durable")
         cache.flush()  # what arrived is kept, even when the command fails
     return summary
 
@@ -267,33 +275,38 @@ def _tree_for_fetch(
 def _run_pool(
     jobs: int,
     oids: list[str],
-    action: Callable[[str], int],
+    action: Callable[[str], None],
     summary: TransferSummary,
     progress: Progress,
     label: Callable[[str], str | None],
+    tally: Tally,
 ) -> set[str]:
     """Run ``action`` on every oid in a thread pool; return the oids that failed. A store
-    that gives up (RemoteUnavailableError) stops the whole run."""
+    that gives up (RemoteUnavailableError) stops the whole run. The bytes the actions count
+    into ``tally`` reach ``progress`` while the main thread waits."""
     failed: set[str] = set()
 
-    def run_one(oid: str) -> tuple[Failure | None, int]:
-        """(failure or None, bytes moved); runs in a worker thread."""
+    def run_one(oid: str) -> Failure | None:
+        """The failure, or None; runs in a worker thread."""
         try:
-            return None, action(oid)
+            action(oid)
         except RemoteUnavailableError:
             raise
         except (DvcishError, OSError) as exc:
-            return failure_of(exc, oid, label(oid) or ""), 0
+            return failure_of(exc, oid, label(oid) or "")
+        return None
 
-    for oid, (failure, moved) in bounded_map(jobs, run_one, oids):  # progress: main thread only
+    def on_wait() -> None:
+        tally.pass_to(progress.bytes)
+
+    for oid, failure in bounded_map(jobs, run_one, oids, on_wait):  # progress: main thread
         if failure is None:
             summary.transferred += 1
         else:
             failed.add(oid)
             summary.failed.append(failure)
+        tally.pass_to(progress.bytes)
         progress.items(1)
-        if moved:
-            progress.bytes(moved)
     return failed
 
 
@@ -306,27 +319,38 @@ def _run_reads(
     progress: Progress,
     label: Callable[[str], str | None],
 ) -> None:
-    """Run the reads in a thread pool; each stages the objects it brings into the cache."""
+    """Run the reads in a thread pool; each stages the objects it brings into the cache. The
+    bytes reach ``progress`` as they arrive, while the main thread waits."""
+    tally = Tally()
 
     def run_one(group: ReadGroup) -> list[tuple[str, int | DvcishError | OSError]]:
         try:
-            return cache.receive_group(store, group)  # type: ignore[return-value]
+            return cache.receive_group(store, group, tally.add)  # type: ignore[return-value]
         except (DvcishError, OSError) as exc:
             return [(piece.oid, exc) for piece in group.pieces]
 
-    for _group, outcomes in bounded_map(jobs, run_one, groups):  # progress: main thread only
+    def on_wait() -> None:
+        tally.pass_to(progress.bytes)
+
+    for _group, outcomes in bounded_map(jobs, run_one, groups, on_wait):  # progress: main thread
+        tally.pass_to(progress.bytes)
         for oid, outcome in outcomes:
             if isinstance(outcome, Exception):
                 summary.failed.append(failure_of(outcome, oid, label(oid) or ""))
             else:
                 summary.transferred += 1
-                progress.bytes(outcome)
             progress.items(1)
 
 
-def bounded_map(jobs: int, function: Callable[[U], T], items: Iterable[U]):
+def bounded_map(
+    jobs: int,
+    function: Callable[[U], T],
+    items: Iterable[U],
+    on_wait: Callable[[], None] | None = None,
+):
     """Like ``pool.map`` but with at most a few tasks per thread in flight, so memory stays
-    flat for 200,000 objects; yields (item, result) in order."""
+    flat for 200,000 objects; yields (item, result) in order. While it waits for a result,
+    ``on_wait`` runs about every WAIT_TICK seconds on the calling thread (progress)."""
     window = max(1, jobs) * 4
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         pending: deque = deque()
@@ -335,13 +359,21 @@ def bounded_map(jobs: int, function: Callable[[U], T], items: Iterable[U]):
                 pending.append((item, pool.submit(function, item)))
                 if len(pending) >= window:
                     done_item, future = pending.popleft()
-                    yield done_item, future.result()
+                    yield done_item, _result(future, on_wait)
             while pending:
                 done_item, future = pending.popleft()
-                yield done_item, future.result()
+                yield done_item, _result(future, on_wait)
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)  # a failure stops what has not begun
             raise
+
+
+def _result(future: Future, on_wait: Callable[[], None] | None):
+    while on_wait is not None and not future.done():
+        wait([future], timeout=WAIT_TICK)
+        if not future.done():
+            on_wait()
+    return future.result()
 
 
 @dataclass

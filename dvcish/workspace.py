@@ -4,6 +4,11 @@
 folder (its files with their stat and oid), or something else. Oids come from the stat cache
 when it can vouch for a file and are hashed otherwise. A symlink into the cache (made by
 checkout with ``cache.type symlink``) stands for the cache object it points to, everywhere.
+
+The scan of a folder leaves out what ``.dvcishignore`` files exclude (ignore.py) and nested
+git repositories (``.git``, listed in ``Scan.nested_git`` so commands can warn). As in git,
+ignore rules apply to untracked files only: ``include_tracked`` puts back the files a pointer's
+tree tracks although a pattern matches them.
 """
 
 from __future__ import annotations
@@ -12,16 +17,22 @@ import os
 import stat as statmod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from dvcish.errors import DvcishError
 from dvcish.hashing import hash_bytes, hash_file
+from dvcish.ignore import IGNORE_FILE, Ignore, Rules
+from dvcish.progress import Progress
 from dvcish.state import StateDB, stat_key, trusted
 from dvcish.storage.base import oid_from_key
 from dvcish.tree import Tree, TreeEntry, build_tree, encode_tree, name_problem
 
+if TYPE_CHECKING:
+    from dvcish.repo import Repo
+
 # Called with how many files were just processed.
 FileProgress = Callable[[int], None]
+LARGE_FILE = 64 << 20  # hashing a single file this large is a step of its own (progress)
 
 ABSENT = "absent"
 FILE = "file"
@@ -51,6 +62,9 @@ class Scan:
     symlinks: list[str] = field(default_factory=list)
     special: list[str] = field(default_factory=list)
     unsafe: list[str] = field(default_factory=list)
+    ignored_files: list[str] = field(default_factory=list)  # excluded by .dvcishignore
+    ignored_dirs: list[str] = field(default_factory=list)  # not read at all
+    nested_git: list[str] = field(default_factory=list)  # ".git" entries, skipped
 
     @property
     def untrackable(self) -> list[str]:
@@ -89,12 +103,20 @@ class Changes:
 
 
 class WorkspaceReader:
-    """Reads tracked data through the stat cache; ``state`` learns every oid it hashes."""
+    """Reads tracked data through the stat cache; ``state`` learns every oid it hashes.
+    ``ignore`` (the workspace's ``.dvcishignore`` rules) leaves paths out of folder scans."""
 
-    def __init__(self, state: StateDB, cache_root: str, progress: FileProgress | None = None):
+    def __init__(
+        self,
+        state: StateDB,
+        cache_root: str,
+        progress: Progress | None = None,
+        ignore: Ignore | None = None,
+    ):
         self.state = state
         self.link_prefix = os.path.join(cache_root, "")
         self.progress = progress
+        self.ignore = ignore
 
     def lstat(self, path: str) -> os.stat_result | FileStat | None:
         """``os.lstat``, except that a symlink into the cache gives the object's stat; None when
@@ -116,32 +138,58 @@ class WorkspaceReader:
         if statmod.S_ISREG(st.st_mode):
             return Observed(FILE, oid=self.file_oid(rel, path, st))
         if statmod.S_ISDIR(st.st_mode):
-            scan = self.scan(path)
+            scan = self.scan(path, rel)
             return Observed(DIR, scan=scan, oids=self.folder_oids(rel, path, scan.files))
         return Observed(OTHER)
+
+    def include_tracked(self, seen: Observed, rel: str, path: str, tree: Tree) -> None:
+        """Put back into ``seen`` the files of ``tree`` that the scan left out as ignored:
+        a tracked file stays tracked when a pattern matches it (as in git)."""
+        scan = seen.scan
+        if scan is None or not (scan.ignored_files or scan.ignored_dirs):
+            return
+        ignored = set(scan.ignored_files)
+        folders = tuple(f"{name}/" for name in scan.ignored_dirs)
+        found: dict[str, FileStat] = {}
+        for entry in tree.entries:
+            if entry.path in scan.files:
+                continue
+            if entry.path in ignored or entry.path.startswith(folders):
+                st = self.lstat(os.path.join(path, entry.path))
+                if st is not None and statmod.S_ISREG(st.st_mode):
+                    found[entry.path] = file_stat(st)
+        if found:
+            scan.files.update(found)
+            seen.oids.update(self.folder_oids(rel, path, found))
 
     def file_oid(self, rel: str, path: str, st: os.stat_result | FileStat) -> str:
         oids, unknown = self.known_oids(rel, {"": st})
         if unknown:
-            oid, _ = hash_file(path)
+            progress = self.progress or Progress()
+            if st.st_size >= LARGE_FILE:
+                progress.phase(f"hashing {rel}")
+                progress.totals(1, st.st_size)
+            oid, _ = hash_file(path, progress.bytes)
             self.state.record_file(rel, stat_key(st), oid)
             return oid
         return oids[""]
 
     def folder_oids(self, rel: str, folder: str, files: dict[str, FileStat]) -> dict[str, str]:
-        """The oid of every file (files that vanish meanwhile are left out)."""
+        """The oid of every file (files that vanish meanwhile are left out); what needs hashing
+        is reported to ``progress`` as a step of its own."""
         oids, unknown = self.known_oids(rel, files)
-        if self.progress is not None and oids:
-            self.progress(len(oids))
+        progress = self.progress or Progress()
+        if unknown:
+            progress.phase(f"hashing {len(unknown):,} files in {rel}")
+            progress.totals(len(unknown), sum(files[name].st_size for name in unknown))
         for name in unknown:
             try:
-                oid, _ = hash_file(os.path.join(folder, name))
+                oid, _ = hash_file(os.path.join(folder, name), progress.bytes)
             except FileNotFoundError:
                 continue
             oids[name] = oid
             self.state.record_file(f"{rel}/{name}", stat_key(files[name]), oid)
-            if self.progress is not None:
-                self.progress(1)
+            progress.items(1)
         return oids
 
     def known_oids(
@@ -160,24 +208,49 @@ class WorkspaceReader:
                 unknown.append(name)
         return known, unknown
 
-    def scan(self, folder: str) -> Scan:
-        """Walk ``folder`` with ``os.scandir``, never following symlinks (except into the
-        cache, see the module docstring)."""
+    def scan(self, folder: str, rel: str | None = None) -> Scan:
+        """Walk ``folder`` (repo-relative ``rel``) with ``os.scandir``, never following
+        symlinks (except into the cache, see the module docstring), leaving out what the
+        ignore rules exclude (when the reader has them and ``rel`` is given)."""
         scan = Scan()
-        stack = [("", folder)]
+        rules = self.ignore.rules_for(rel) if self.ignore is not None and rel else None
+        stack: list[tuple[str, str, Rules | None]] = [("", folder, rules)]
         while stack:
-            prefix, path = stack.pop()
-            with os.scandir(path) as entries:
-                for entry in entries:
-                    self._scan_entry(scan, stack, prefix + entry.name, entry)
+            prefix, path, rules = stack.pop()
+            with os.scandir(path) as listing:
+                entries = list(listing)
+            if rules is not None and prefix and any(e.name == IGNORE_FILE for e in entries):
+                rules = rules.child(path, f"{rel}/{prefix[:-1]}")
+            for entry in entries:
+                name = prefix + entry.name
+                if (
+                    rules
+                    and rules.may_match(entry.name)
+                    and self._excluded(scan, rules, f"{rel}/{name}", name, entry)
+                ):
+                    continue
+                self._scan_entry(scan, stack, name, entry, rules)
         return scan
 
-    def _scan_entry(self, scan: Scan, stack: list, rel: str, entry: os.DirEntry) -> None:
+    @staticmethod
+    def _excluded(scan: Scan, rules: Rules, repo_rel: str, name: str, entry: os.DirEntry) -> bool:
+        is_dir = entry.is_dir(follow_symlinks=False)
+        if not rules.excludes(repo_rel, entry.name, is_dir):
+            return False
+        (scan.ignored_dirs if is_dir else scan.ignored_files).append(name)
+        return True
+
+    def _scan_entry(
+        self, scan: Scan, stack: list, rel: str, entry: os.DirEntry, rules: Rules | None
+    ) -> None:
+        if entry.name.lower() == ".git":
+            scan.nested_git.append(rel)  # another repository's metadata: never data
+            return
         if entry.is_dir(follow_symlinks=False):
             if name_problem(entry.name) is not None:
                 scan.unsafe.append(rel)
             else:
-                stack.append((rel + "/", entry.path))
+                stack.append((rel + "/", entry.path, rules))
             return
         st = entry.stat(follow_symlinks=False)
         if statmod.S_ISREG(st.st_mode):
@@ -207,12 +280,17 @@ class WorkspaceReader:
         return st if statmod.S_ISREG(st.st_mode) else None
 
 
+def reader_for(repo: Repo, progress: Progress | None = None) -> WorkspaceReader:
+    """The reader every command uses: the repo's stat cache, cache and ignore rules."""
+    return WorkspaceReader(repo.state, repo.cache.root, progress, Ignore(repo.root))
+
+
 def require_trackable(scan: Scan, folder_label: str) -> None:
     """Refuse folders holding symlinks, devices or unsafe names, naming the first offender."""
     for items, what in (
         (scan.symlinks, "is a symlink; dvcish does not track symlinks inside folders"),
         (scan.special, "is not a regular file"),
-        (scan.unsafe, "has a name dvcish cannot track (.git, .dvcish, control characters)"),
+        (scan.unsafe, "has a name dvcish cannot track (.dvcish, control characters)"),
     ):
         if items:
             first = sorted(items)[0]

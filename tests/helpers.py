@@ -275,6 +275,19 @@ def corrupt_object(path: str | os.PathLike[str], data: bytes = b"corrupted!") ->
     os.chmod(path, 0o444)
 
 
+def assert_refused(
+    root: str | os.PathLike[str], args: Sequence[str], *fragments: str, code: int = 1
+) -> str:
+    """``dvcish ARGS`` exits ``code`` with one error line holding ``fragments`` and changes
+    nothing under ``root``; returns the line."""
+    before = snapshot(root)
+    result = run_cli(args)
+    assert result.exit_code == code, result.output
+    line = assert_one_error(result.stderr, *fragments)
+    assert snapshot(root) == before
+    return line
+
+
 def assert_rejected(parse, data: bytes, origin: str, *fragments: str) -> str:
     """``parse(data, origin)`` must raise one line naming ``origin`` and holding ``fragments``."""
     from dvcish.errors import DvcishError

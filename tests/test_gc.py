@@ -7,11 +7,20 @@ import time
 
 import pytest
 
+from dvcish import config as cfg
 from dvcish.commands import gc
+from dvcish.errors import DvcishError
 from dvcish.history import Selection
 from dvcish.lock import RepoLock
 from dvcish.repo import open_repo
-from tests.helpers import assert_one_error, object_path, run_cli, run_dvcish, snapshot
+from tests.helpers import (
+    assert_one_error,
+    assert_refused,
+    object_path,
+    run_cli,
+    run_dvcish,
+    snapshot,
+)
 from tests.test_history import Versions, make_versions, ok
 
 
@@ -151,3 +160,67 @@ def test_cloud_refusal_as_a_real_process(versions):
     done = run_dvcish(["gc", "--workspace", "--cloud"], cwd=versions.root)
     assert done.returncode == 1
     assert_one_error(done.stderr, "no terminal", "--force")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [
+        ("0", 0),
+        ("90", 90),
+        ("2.5", 2.5),
+        ("45s", 45),
+        ("30m", 1800),
+        ("2h", 7200),
+        ("1.5h", 5400),
+        ("1d", 86400),
+        ("1w", 604800),
+        (" 2H ", 7200),
+        (120, 120),
+    ],
+)
+def test_durations_take_a_unit(text, seconds):
+    assert cfg.parse_duration(text, "gc.grace", 3600) == seconds
+
+
+@pytest.mark.parametrize("text", ["abc", "-1", "-5m", "1x", "1 h 2m", "h", "1e3"])
+def test_bad_durations_are_refused(text):
+    with pytest.raises(DvcishError, match="gc.grace: expected a"):
+        cfg.parse_duration(text, "gc.grace", 3600)
+
+
+def test_grace_on_the_command_line_overrides_the_config(versions):
+    old = old_only(versions)
+    ok("config", "gc.grace", "0")
+    out = ok("gc", "-w", "--grace", "1d")  # the objects are seconds old
+    assert "Removed 0 objects" in out and "3 younger than gc.grace" in out
+    assert cached(versions, old) == old
+    ok("config", "gc.grace", "2h")  # a duration in the config too
+    assert "Removed 0 objects" in ok("gc", "-w")
+    assert "Removed 3 objects" in ok("gc", "-w", "--grace", "0")
+    assert cached(versions, old) == set()
+
+
+def test_a_bad_grace_is_a_usage_error_and_changes_nothing(versions):
+    assert_refused(versions.root, ["gc", "-w", "--grace", "soon"], "--grace", "'soon'", code=2)
+
+
+def test_grace_on_the_command_line_applies_to_an_s3_remote(versions, moto_server, moto_remote):
+    ok("remote", "modify", "storage", "url", moto_remote["url"])
+    ok("remote", "modify", "storage", "endpointurl", moto_remote["endpointurl"])
+    for key in ("access_key_id", "secret_access_key"):
+        ok("remote", "modify", "--local", "storage", key, moto_remote[key])
+    ok("push", "--all-tags")
+    bucket, _, prefix = moto_remote["url"].removeprefix("s3://").partition("/")
+
+    def remote_keys() -> set[str]:
+        listing = moto_server.client.list_objects_v2(Bucket=bucket, Prefix=prefix + "/")
+        return {item["Key"] for item in listing.get("Contents", ())}
+
+    pushed, old = remote_keys(), old_only(versions)
+    out = ok("gc", "-w", "--cloud", "--force", "--grace", "1d")  # everything is seconds old
+    assert "kept 3 younger than gc.grace" in out
+    assert remote_keys() == pushed
+    out = ok("gc", "-w", "--cloud", "--force", "--grace", "0")
+    assert "remove 3 objects; kept 0 younger than gc.grace" in out
+    gone = pushed - remote_keys()
+    assert {key.split("/", 1)[1].replace("/", "") for key in gone} == old

@@ -21,6 +21,8 @@ LAYERS = {
         "dvcish.repo",
         "dvcish.git",
         "dvcish.gitignore",
+        "dvcish.ignore",
+        "dvcish.dvc_project",
         "dvcish.targets",
         "dvcish.workspace",
         "dvcish.materialize",

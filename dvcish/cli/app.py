@@ -9,9 +9,16 @@ from dvcish import __version__
 from dvcish.cli import output
 from dvcish.errors import DvcishError
 
+# Short names DVC users type; each runs the command it names (help lists the long name only).
+ALIASES = {"mv": "move", "rm": "remove"}
+
 
 class DvcishGroup(TyperGroup):
-    """Turns DvcishError into one line on stderr and its exit code; -v adds the traceback."""
+    """Turns DvcishError into one line on stderr and its exit code; -v adds the traceback.
+    Also resolves the command aliases."""
+
+    def get_command(self, ctx, cmd_name):
+        return super().get_command(ctx, ALIASES.get(cmd_name, cmd_name))
 
     def invoke(self, ctx):
         try:
@@ -47,19 +54,21 @@ def _verbose(ctx) -> bool:
     return found is not None and found.verbose
 
 
-def make_app(help_text: str) -> typer.Typer:
+def make_app(help_text: str, completion: bool = False) -> typer.Typer:
+    """A typer app with dvcish's error handling; ``completion`` adds --install-completion and
+    --show-completion (bash, zsh, fish), for the top-level app."""
     return typer.Typer(
         cls=DvcishGroup,
         help=help_text,
         no_args_is_help=True,
-        add_completion=False,
+        add_completion=completion,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
         context_settings={"help_option_names": ["-h", "--help"]},
     )
 
 
-app = make_app("dvcish: version large files and folders beside git.")
+app = make_app("dvcish: version large files and folders beside git.", completion=True)
 
 
 def _version(value: bool) -> None:

@@ -6,11 +6,11 @@ import shlex
 
 import typer
 
-from dvcish.cli import output
+from dvcish.cli import bars
 from dvcish.cli.app import app
 from dvcish.cli.context import repo_session
 from dvcish.cli.options import ALL_BRANCHES, ALL_COMMITS, ALL_TAGS, REVS, revision_selection
-from dvcish.cli.output import count, human_bytes, plural, say
+from dvcish.cli.output import count, human_bytes, plural, say, warn
 from dvcish.cli.render import exit_if, report_checkout
 from dvcish.errors import UsageError
 
@@ -27,7 +27,10 @@ def init(
     repo = do_init(os.getcwd(), no_scm=no_scm)
     say(f"Initialized dvcish in {repo.dvcish_dir}")
     if not no_scm:
-        say("Commit it with:\n\n    git add .dvcish && git commit -m 'Initialize dvcish'")
+        say(
+            "Commit it with:\n\n"
+            "    git add .dvcish .dvcishignore && git commit -m 'Initialize dvcish'"
+        )
 
 
 @app.command()
@@ -37,12 +40,18 @@ def add(
     """Put files or folders under dvcish control.  Example: dvcish add data"""
     from dvcish.commands.add import add as do_add
 
-    with repo_session(write=True) as repo, output.progress("Adding") as advance:
-        results = do_add(repo, targets, advance)
+    with repo_session(write=True) as repo, bars.progress("Adding") as progress:
+        results = do_add(repo, targets, progress)
     to_git = []
     for result in results:
         what = plural(result.nfiles, "file") + ", " if result.kind == "dir" else ""
-        say(f"Added {result.rel} ({what}{human_bytes(result.size)}; {count(result.hashed)} hashed)")
+        ignored = f"; {count(result.ignored)} ignored" if result.ignored else ""
+        say(
+            f"Added {result.rel} ({what}{human_bytes(result.size)}; {count(result.hashed)} hashed"
+            f"{ignored})"
+        )
+        for path in result.nested_git:
+            warn(f"warning: {path}: another git repository's metadata inside the data; skipped")
         to_git.append(os.path.relpath(result.pointer_file))
         if result.gitignore:
             to_git.append(os.path.relpath(result.gitignore))
@@ -77,8 +86,8 @@ def status(
     from dvcish.commands.status import UP_TO_DATE
     from dvcish.commands.status import status as do_status
 
-    with repo_session(write=False) as repo:
-        results = do_status(repo, targets or [])
+    with repo_session(write=False) as repo, bars.progress("Status", enabled=not quiet) as progress:
+        results = do_status(repo, targets or [], progress)
     dirty = [result for result in results if result.state != UP_TO_DATE]
     if as_json:
         typer.echo(json.dumps([result.to_dict() for result in results], indent=2))
@@ -94,7 +103,6 @@ def _print_status(results, dirty) -> None:
         return
     if not dirty:
         say("Data and pointers are up to date.")
-        return
     for result in dirty:
         changes = result.changes
         detail = ""
@@ -120,6 +128,9 @@ def _print_status(results, dirty) -> None:
                 shown += 1
         if shown > SHOW_FILES:
             say(f"    ... and {count(shown - SHOW_FILES)} more (use --json for all)")
+    for result in results:
+        if result.hint:
+            say(f"hint: {result.hint}")
 
 
 @app.command()
@@ -130,8 +141,8 @@ def checkout(
     """Make the workspace match the pointers.  Example: git checkout v1 && dvcish checkout"""
     from dvcish.commands.checkout import checkout as do_checkout
 
-    with repo_session(write=True) as repo, output.progress("Checking out") as advance:
-        results = do_checkout(repo, targets or [], force=force, progress=advance)
+    with repo_session(write=True) as repo, bars.progress("Checking out") as progress:
+        results = do_checkout(repo, targets or [], force=force, progress=progress)
     exit_if(report_checkout(results))
 
 
@@ -143,7 +154,8 @@ def fsck(
     """Rehash every cache object and check every pointer's links.  Example: dvcish fsck"""
     from dvcish.commands import fsck as fsck_mod
 
-    with repo_session(write=False) as repo, output.progress("Checking") as advance:
+    with repo_session(write=False) as repo, bars.progress("Checking", "object") as progress:
+        advance = progress.items
         if remote is None:
             report = fsck_mod.fsck(repo, advance)
         else:

@@ -4,7 +4,7 @@ import os
 
 import typer
 
-from dvcish.cli import output
+from dvcish.cli import bars
 from dvcish.cli.app import app
 from dvcish.cli.context import repo_session
 from dvcish.cli.output import count, human_bytes, plural, say
@@ -36,7 +36,7 @@ def get(
     """Download tracked data of any dvcish repo.  Example: dvcish get ../repo data --rev v2 -o d2"""
     from dvcish.commands.external import get as do_get
 
-    with output.transfer_progress("Downloading", "Downloaded") as progress:
+    with bars.progress("Downloading") as progress:
         result = do_get(url, path, out=out, rev=rev, remote=remote, jobs=jobs, progress=progress)
     done = result.delivered
     say(f"Wrote {os.path.relpath(result.out)} ({_what(done)}) from {url} at {done.sha[:12]}")
@@ -56,7 +56,7 @@ def import_cmd(
 
     with (
         repo_session(write=True) as repo,
-        output.transfer_progress("Importing", "Downloaded") as progress,
+        bars.progress("Importing") as progress,
     ):
         result = import_(repo, url, path, out=out, rev=rev, jobs=jobs, progress=progress)
     done = result.delivered
@@ -79,7 +79,7 @@ def update(
 
     with (
         repo_session(write=True) as repo,
-        output.transfer_progress("Updating", "Downloaded") as progress,
+        bars.progress("Updating") as progress,
     ):
         result = do_update(repo, target, rev=rev, jobs=jobs, progress=progress)
     done = result.delivered

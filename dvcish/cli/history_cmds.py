@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from dvcish.cli import output
+from dvcish.cli import bars, output
 from dvcish.cli.app import app
 from dvcish.cli.context import repo_session
 from dvcish.cli.options import ALL_BRANCHES, ALL_COMMITS, ALL_TAGS, JSON, REVS, selection
@@ -30,8 +30,8 @@ def diff(
 
     with repo_session(write=False) as repo:
         revs, targets = core.split_args(repo, args or [])
-        with output.progress("Hashing") as advance:
-            result = core.diff(repo, *revs[:2], targets=targets, progress=advance)
+        with bars.progress("Comparing") as progress:
+            result = core.diff(repo, *revs[:2], targets=targets, progress=progress)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), indent=2))
         return
@@ -95,11 +95,18 @@ def gc(
     cloud: bool = typer.Option(False, "-c", "--cloud", help="Also remove from a remote."),
     remote: str = typer.Option(None, "-r", "--remote", help="Remote name (with --cloud)."),
     force: bool = typer.Option(False, "-f", "--force", help="Do not ask before --cloud deletes."),
+    grace: str = typer.Option(
+        None,
+        "--grace",
+        metavar="DURATION",
+        help="Spare objects younger than this: 30m, 2h, 1d or seconds (default: gc.grace, 1h).",
+    ),
 ) -> None:
     """Remove cache objects nothing in scope needs.  Example: dvcish gc --workspace --all-tags
 
     The workspace's data is always kept; the flags add revisions whose data is kept too.
-    Objects younger than gc.grace seconds (default 3600) are never removed.
+    Objects younger than the grace period (--grace, else gc.grace, default 1h) are never
+    removed.  Example: dvcish gc --workspace --cloud --grace 0 (no push running anywhere)
     """
     from dvcish import remotes
     from dvcish.commands import gc as core
@@ -111,6 +118,7 @@ def gc(
         )
     if remote and not cloud:
         raise UsageError("--remote needs --cloud")
+    grace_seconds = _parse_grace(grace)
     if cloud and not dry and not force and not sys.stdin.isatty():
         raise DvcishError(
             "gc --cloud deletes from the remote and there is no terminal to confirm on; "
@@ -119,7 +127,7 @@ def gc(
     with repo_session(write=True) as repo:
         store = remotes.open_remote(repo, remote) if cloud else None
         try:
-            planned = core.plan(repo, chosen, store)
+            planned = core.plan(repo, chosen, store, grace=grace_seconds)
             if dry:
                 _show_plan(planned)
                 return
@@ -165,6 +173,17 @@ def _remote_summary(planned) -> str:
         if packs.repack or packs.rescue:
             parts.append(f"repack {plural(len(packs.repack) + len(packs.rescue), 'pack')}")
     return ", ".join(parts)
+
+
+def _parse_grace(grace: str | None) -> float | None:
+    if grace is None:
+        return None
+    from dvcish.config import parse_duration
+
+    try:
+        return parse_duration(grace, "--grace", 0.0)
+    except DvcishError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _show_plan(planned) -> None:

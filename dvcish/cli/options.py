@@ -3,7 +3,27 @@
 import typer
 
 TARGETS = typer.Argument(None, help="Pointers, data paths, or files inside tracked folders.")
-REMOTE = typer.Option(None, "-r", "--remote", help="Remote name (default: core.remote).")
+
+
+def complete_remote(incomplete: str) -> list[str]:
+    """Shell completion for remote names: the remotes of the repository here, if any."""
+    from dvcish.errors import DvcishError
+    from dvcish.repo import open_repo
+
+    try:
+        names = open_repo().config.remote_names()
+    except (DvcishError, OSError):
+        return []
+    return [name for name in names if name.startswith(incomplete)]
+
+
+REMOTE = typer.Option(
+    None,
+    "-r",
+    "--remote",
+    help="Remote name (default: core.remote).",
+    autocompletion=complete_remote,
+)
 JOBS = typer.Option(None, "-j", "--jobs", min=1, help="Parallel transfers (default 4x CPUs).")
 REVS = typer.Option(
     None, "--rev", metavar="REV", help="Also the data at this git revision (repeatable)."

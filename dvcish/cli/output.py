@@ -4,14 +4,9 @@
 top-level callback and by a command's own ``-q``; nothing here is a mutable module global.
 """
 
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 import typer
-
-from dvcish.progress import Progress
 
 
 @dataclass
@@ -66,60 +61,3 @@ def human_bytes(size: float) -> str:
 
 def plural(number: int, word: str) -> str:
     return f"{count(number)} {word}{'' if number == 1 else 's'}"
-
-
-def _bars_wanted() -> bool:
-    return not current().quiet and sys.stderr.isatty()
-
-
-@contextmanager
-def progress(description: str, unit: str = "file") -> Iterator[Callable[[int], None]]:
-    """A callback advancing a tqdm bar on stderr, or a no-op when not on a terminal."""
-    if not _bars_wanted():
-        yield _ignore
-        return
-    from tqdm import tqdm
-
-    with tqdm(desc=description, unit=unit, leave=False, file=sys.stderr, position=0) as bar:
-        yield bar.update
-
-
-@contextmanager
-def transfer_progress(description: str, bytes_description: str) -> Iterator[Progress]:
-    """An objects bar and a bytes bar under it, as a core ``Progress``; no-ops off a terminal."""
-    if not _bars_wanted():
-        yield Progress()
-        return
-    from tqdm import tqdm
-
-    with ExitStack() as stack:
-        items = stack.enter_context(
-            tqdm(desc=description, unit="file", leave=False, file=sys.stderr, position=0)
-        )
-        moved = stack.enter_context(
-            tqdm(
-                desc=bytes_description,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                leave=False,
-                file=sys.stderr,
-                position=1,
-            )
-        )
-
-        def totals(files: int | None, size: int | None) -> None:
-            items.set_description_str(description)
-            for bar, total in ((items, files), (moved, size)):
-                if total is not None:
-                    bar.total = total
-                    bar.refresh()
-
-        def phase(text: str) -> None:
-            items.set_description_str(f"{description}: {text}")
-
-        yield Progress(items=items.update, bytes=moved.update, totals=totals, phase=phase)
-
-
-def _ignore(_amount: int = 1) -> None:
-    return None

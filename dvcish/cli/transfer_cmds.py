@@ -5,7 +5,7 @@ import json
 
 import typer
 
-from dvcish.cli import output
+from dvcish.cli import bars, output
 from dvcish.cli.app import app
 from dvcish.cli.context import repo_session
 from dvcish.cli.options import (
@@ -23,7 +23,7 @@ from dvcish.cli.output import count, say
 from dvcish.cli.render import SHOW_AT_MOST, exit_if, report_checkout, report_transfer
 
 
-def _transfer_command(name: str, bars: tuple[str, str], words: tuple[str, str], doc: str):
+def _transfer_command(name: str, title: str, words: tuple[str, str], doc: str):
     """Register ``push`` or ``fetch``: the same options, one core call, one summary."""
 
     def command(
@@ -42,7 +42,7 @@ def _transfer_command(name: str, bars: tuple[str, str], words: tuple[str, str], 
         chosen = revision_selection(revs, all_branches, all_tags, all_commits)
         request = sync.Request(targets or [], remote, jobs, chosen)
         action = sync.push if name == "push" else sync.fetch
-        with repo_session(write=True) as repo, output.transfer_progress(*bars) as progress:
+        with repo_session(write=True) as repo, bars.progress(title) as progress:
             summary = action(repo, request, progress)
         exit_if(report_transfer(summary, *words))
 
@@ -53,13 +53,13 @@ def _transfer_command(name: str, bars: tuple[str, str], words: tuple[str, str], 
 
 _transfer_command(
     "push",
-    ("Pushing", "Uploaded"),
+    "Pushing",
     ("pushed", "already on remote"),
     "Upload what the pointers need to a remote.  Example: dvcish push -r storage --all-tags",
 )
 _transfer_command(
     "fetch",
-    ("Fetching", "Downloaded"),
+    "Fetching",
     ("fetched", "already in cache"),
     "Download what the pointers need into the cache.  Example: dvcish fetch data --rev v1",
 )
@@ -89,7 +89,7 @@ def pull(
     request = sync.Request(targets or [], remote, jobs, chosen)
     with (
         repo_session(write=True) as repo,
-        output.transfer_progress("Fetching", "Downloaded") as progress,
+        bars.progress("Pulling") as progress,
     ):
         result = sync.pull(repo, request, force, progress)
     fetch_failed = report_transfer(result.fetched, "fetched", "already in cache")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import stat as statmod
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
 from dvcish.gitignore import ensure_ignored
+from dvcish.ignore import Ignore
 from dvcish.pointer import (
     POINTER_SUFFIX,
     Pointer,
@@ -16,15 +16,17 @@ from dvcish.pointer import (
     pointer_path_for,
     write_pointer,
 )
+from dvcish.progress import Progress, Tally
 from dvcish.repo import Repo
 from dvcish.state import stat_key
 from dvcish.storage.cache import CacheWriter
 from dvcish.targets import check_inside_repo, enclosing_tracked_folder
+from dvcish.transfer import bounded_map
 from dvcish.tree import encode_tree, name_problem
 from dvcish.workspace import (
-    FileProgress,
     FileStat,
     WorkspaceReader,
+    reader_for,
     require_trackable,
     tree_from_files,
 )
@@ -42,13 +44,18 @@ class AddResult:
     nfiles: int
     size: int
     hashed: int  # files read this time (the rest were vouched for by the stat cache)
+    ignored: int = 0  # paths left out by .dvcishignore
+    nested_git: list[str] = field(default_factory=list)  # repo-relative, skipped
 
 
-def add(repo: Repo, targets: list[str], progress: FileProgress | None = None) -> list[AddResult]:
+def add(repo: Repo, targets: list[str], progress: Progress | None = None) -> list[AddResult]:
+    """Add every target (all are checked first). Progress: per target, a step "scanning", then
+    a counted step "hashing N files" for what the stat cache cannot vouch for, then "making
+    the cache durable"."""
     paths = [check_add_target(repo, target) for target in targets]
     results = []
     for path in paths:
-        results.append(_add_one(repo, path, progress))
+        results.append(_add_one(repo, path, progress or Progress()))
     return results
 
 
@@ -74,18 +81,33 @@ def check_add_target(repo: Repo, target: str) -> str:
         raise DvcishError(
             f"{target}: is inside the tracked folder {repo.relpath(enclosing)}; add that folder"
         )
+    rule = Ignore(repo.root).match(repo.relpath(path), statmod.S_ISDIR(st.st_mode))
+    if rule is not None and not rule.negated:
+        raise DvcishError(f"{target}: is ignored by {rule.describe()}; change that rule to add it")
     return path
 
 
-def _add_one(repo: Repo, path: str, progress: FileProgress | None) -> AddResult:
+@dataclass
+class Adding:
+    """What adding one target works with."""
+
+    repo: Repo
+    reader: WorkspaceReader
+    writer: CacheWriter
+    progress: Progress
+
+
+def _add_one(repo: Repo, path: str, progress: Progress) -> AddResult:
     rel = repo.relpath(path)
     writer = repo.cache.writer(repo.config.link_types())
-    reader = WorkspaceReader(repo.state, repo.cache.root)
+    adding = Adding(repo, reader_for(repo), writer, progress)
     try:
+        skipped = Skipped()
         if os.path.isdir(path):
-            pointer, hashed = _add_folder(repo, reader, writer, path, rel, progress)
+            pointer, hashed = _add_folder(adding, path, rel, skipped)
         else:
-            pointer, hashed = _add_file(repo, reader, writer, path, rel)
+            pointer, hashed = _add_file(adding, path, rel)
+        progress.phase("making the cache durable")
         writer.commit()
     except BaseException:
         writer.abort()
@@ -95,20 +117,33 @@ def _add_one(repo: Repo, path: str, progress: FileProgress | None) -> AddResult:
     gitignore = ensure_ignored(os.path.dirname(path), os.path.basename(path))
     repo.state.commit()
     return AddResult(
-        rel, pointer_file, gitignore, pointer.kind, pointer.nfiles or 1, pointer.size, hashed
+        rel,
+        pointer_file,
+        gitignore,
+        pointer.kind,
+        pointer.nfiles or 1,
+        pointer.size,
+        hashed,
+        skipped.ignored,
+        skipped.nested_git,
     )
 
 
-def _add_folder(
-    repo: Repo,
-    reader: WorkspaceReader,
-    writer: CacheWriter,
-    path: str,
-    rel: str,
-    progress: FileProgress | None,
-) -> tuple[Pointer, int]:
-    scan = reader.scan(path)
+@dataclass
+class Skipped:
+    """What the scan of a folder being added left out."""
+
+    ignored: int = 0
+    nested_git: list[str] = field(default_factory=list)
+
+
+def _add_folder(adding: Adding, path: str, rel: str, skipped: Skipped) -> tuple[Pointer, int]:
+    repo, reader, writer, progress = adding.repo, adding.reader, adding.writer, adding.progress
+    progress.phase(f"scanning {rel}")
+    scan = reader.scan(path, rel)
     require_trackable(scan, rel)
+    skipped.ignored = len(scan.ignored_files) + len(scan.ignored_dirs)
+    skipped.nested_git = [f"{rel}/{name}" for name in sorted(scan.nested_git)]
     # a bare ".dvcish" name never reaches scan.files (unsafe), so the suffix is the test
     nested = sorted(name for name in scan.files if name.endswith(POINTER_SUFFIX))
     if nested:
@@ -119,8 +154,9 @@ def _add_folder(
     oids, unknown = reader.known_oids(rel, scan.files)
     absent = repo.cache.freshen(set(oids.values()))
     unknown.extend(name for name, oid in oids.items() if oid in absent)
-    if progress is not None:
-        progress(len(scan.files) - len(unknown))
+    if unknown:
+        progress.phase(f"hashing {len(unknown):,} files")
+        progress.totals(len(unknown), sum(scan.files[name].st_size for name in unknown))
     stored = store_files(writer, path, unknown, scan.files, progress)
     for name in unknown:
         oids[name] = stored[name]
@@ -142,38 +178,50 @@ def store_files(
     folder: str,
     names: list[str],
     files: dict[str, FileStat],
-    progress: FileProgress | None,
+    progress: Progress,
 ) -> dict[str, str]:
     """Store many files in the cache, overlapping their I/O in a few threads (syscalls and
-    hashing of large files release the GIL); chunks keep the per-task overhead small."""
+    hashing of large files release the GIL); chunks keep the per-task overhead small. The files
+    and bytes done reach ``progress`` on this thread while it waits, a large file included."""
     chunks = [names[start : start + CHUNK] for start in range(0, len(names), CHUNK)]
+    done_files, done_bytes = Tally(), Tally()
+    writer.on_bytes = done_bytes.add
 
     def store_chunk(chunk: list[str]) -> list[str]:
-        oids = [writer.add_file(f"{folder}/{name}", files[name]) for name in chunk]
-        if progress is not None:
-            progress(len(chunk))
+        oids = []
+        for name in chunk:
+            oids.append(writer.add_file(f"{folder}/{name}", files[name]))
+            done_files.add(1)
         return oids
 
+    def on_wait() -> None:
+        done_bytes.pass_to(progress.bytes)
+        done_files.pass_to(progress.items)
+
     result: dict[str, str] = {}
-    if len(chunks) <= 1:
-        results = map(store_chunk, chunks)
-        for chunk, oids in zip(chunks, results, strict=True):
+    try:
+        for chunk, oids in bounded_map(ADD_THREADS, store_chunk, chunks, on_wait):
             result.update(zip(chunk, oids, strict=True))
-        return result
-    with ThreadPoolExecutor(max_workers=ADD_THREADS) as pool:
-        for chunk, oids in zip(chunks, pool.map(store_chunk, chunks), strict=True):
-            result.update(zip(chunk, oids, strict=True))
+            on_wait()
+    finally:
+        writer.on_bytes = None
     return result
 
 
-def _add_file(
-    repo: Repo, reader: WorkspaceReader, writer: CacheWriter, path: str, rel: str
-) -> tuple[Pointer, int]:
+def _add_file(adding: Adding, path: str, rel: str) -> tuple[Pointer, int]:
+    repo, reader, writer, progress = adding.repo, adding.reader, adding.writer, adding.progress
     st = os.lstat(path)
     oids, unknown = reader.known_oids(rel, {"": st})
     hashed = 0
     if unknown or repo.cache.freshen({oids[""]}):
-        oid = writer.add_file(path, st)
+        progress.phase(f"hashing {rel}")
+        progress.totals(1, st.st_size)
+        writer.on_bytes = progress.bytes  # this thread: the bar moves during a large file
+        try:
+            oid = writer.add_file(path, st)
+        finally:
+            writer.on_bytes = None
+        progress.items(1)
         repo.state.record_file(rel, stat_key(st), oid)
         hashed = 1
     else:

@@ -13,10 +13,18 @@ from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
 from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
+from dvcish.progress import Progress
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
 from dvcish.tree import Tree, TreeEntry, load_tree, members
-from dvcish.workspace import ABSENT, DIR, FILE, FileProgress, Observed, WorkspaceReader
+from dvcish.workspace import (
+    ABSENT,
+    DIR,
+    FILE,
+    Observed,
+    WorkspaceReader,
+    reader_for,
+)
 
 SHOW_AT_MOST = 5
 
@@ -46,21 +54,50 @@ def checkout(
     repo: Repo,
     targets: list[str],
     force: bool = False,
-    progress: FileProgress | None = None,
+    progress: Progress | None = None,
     tracked_list: list[Tracked] | None = None,
 ) -> list[CheckoutResult]:
+    """Progress: a step "comparing", counted steps for workspace files that need hashing, then
+    a counted step "writing files" (files and bytes to deliver)."""
+    progress = progress or Progress()
     if tracked_list is None:
         tracked_list = resolve(repo, targets, allow_inside=True)
     tracked_items = tracked_list
-    reader = WorkspaceReader(repo.state, repo.cache.root)
+    progress.phase("comparing the workspace with the pointers")
+    reader = reader_for(repo, progress)
     plans = [plan_target(repo, reader, tracked) for tracked in tracked_items]
     if not force:
         refuse_losses(repo, plans)
+    writes = [entry for plan in plans for entry in plan.writes]
+    if writes:
+        progress.phase("writing files")
+        progress.totals(len(writes), sum(entry.size for entry in writes))
     materializer = Materializer(repo.cache, repo.state, repo.config.link_types(), current_umask())
+    delivered = _Delivered(progress)
+    materializer.on_bytes = delivered.moved
     try:
-        return [apply_plan(repo, plan, materializer, progress) for plan in plans]
+        return [apply_plan(repo, plan, materializer, delivered) for plan in plans]
     finally:
         repo.state.commit()
+
+
+class _Delivered:
+    """Counts deliveries for ``progress``: the bytes a copy moves as it goes, and, for what a
+    delivery did not count (a link, an object missing from the cache), the rest of its size."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.counted = 0
+
+    def moved(self, count: int) -> None:
+        self.counted += count
+        self.progress.bytes(count)
+
+    def finished(self, entry: TreeEntry) -> None:
+        if entry.size > self.counted:
+            self.progress.bytes(entry.size - self.counted)
+        self.counted = 0
+        self.progress.items(1)
 
 
 def plan_target(repo: Repo, reader: WorkspaceReader, tracked: Tracked) -> Plan:
@@ -80,6 +117,7 @@ def plan_target(repo: Repo, reader: WorkspaceReader, tracked: Tracked) -> Plan:
     if seen.kind == ABSENT:
         plan.writes = list(tree.entries)
     elif seen.kind == wanted == DIR:
+        reader.include_tracked(seen, tracked.rel, tracked.target, tree)
         _plan_folder(plan, tree, seen)
     elif seen.kind == wanted == FILE:
         if seen.oid == pointer.oid:
@@ -90,16 +128,25 @@ def plan_target(repo: Repo, reader: WorkspaceReader, tracked: Tracked) -> Plan:
     else:
         plan.deletes.append("")
         plan.writes = list(tree.entries)
-        if seen.kind == FILE:
-            plan.at_risk[tracked.rel] = seen.oid or ""
-        elif seen.kind == DIR:
-            for rel, oid in seen.oids.items():
-                plan.at_risk[f"{tracked.rel}/{rel}"] = oid
-            for rel in seen.scan.untrackable if seen.scan else []:
-                plan.at_risk[f"{tracked.rel}/{rel}"] = ""
-        else:
-            plan.at_risk[tracked.rel] = ""  # a symlink or special file where data belongs
+        plan.at_risk.update(contents_at_risk(tracked.rel, seen))
     return plan
+
+
+def contents_at_risk(rel: str, seen: Observed) -> dict[str, str]:
+    """What deleting the whole target at ``rel`` would discard: repo-relative path -> oid, or
+    "" for content without one (links, special files, what the scan skipped: ignored paths and
+    nested git repositories)."""
+    if seen.kind == ABSENT:
+        return {}
+    if seen.kind == FILE:
+        return {rel: seen.oid or ""}
+    if seen.kind != DIR or seen.scan is None:
+        return {rel: ""}  # a symlink or special file where data belongs
+    scan = seen.scan
+    at_risk = {f"{rel}/{name}": oid for name, oid in seen.oids.items()}
+    for name in scan.untrackable + scan.ignored_files + scan.ignored_dirs + scan.nested_git:
+        at_risk[f"{rel}/{name}"] = ""
+    return at_risk
 
 
 def _plan_folder(plan: Plan, tree: Tree, seen: Observed) -> None:
@@ -155,19 +202,25 @@ def refuse_losses(repo: Repo, plans: list[Plan]) -> None:
     at_risk: dict[str, str] = {}
     for plan in plans:
         at_risk.update(plan.at_risk)
+    refuse_to_lose(repo, at_risk, "checkout", "checkout --force")
+
+
+def refuse_to_lose(repo: Repo, at_risk: dict[str, str], command: str, force: str) -> None:
+    """Refuse, naming the files, when any of ``at_risk`` (path -> oid, "" for none) is not in
+    the cache: ``command`` would discard it and only ``dvcish {force}`` may."""
     absent = repo.cache.missing({oid for oid in at_risk.values() if oid})
     lost = sorted(path for path, oid in at_risk.items() if not oid or oid in absent)
     if lost:
         shown = ", ".join(lost[:SHOW_AT_MOST])
         more = f" and {len(lost) - SHOW_AT_MOST} more" if len(lost) > SHOW_AT_MOST else ""
         raise DvcishError(
-            f"checkout would discard changes not saved in the cache: {shown}{more}; "
-            "run `dvcish add` to keep them or `dvcish checkout --force` to discard them"
+            f"{command} would discard changes not saved in the cache: {shown}{more}; "
+            f"run `dvcish add` to keep them or `dvcish {force}` to discard them"
         )
 
 
 def apply_plan(
-    repo: Repo, plan: Plan, materializer: Materializer, progress: FileProgress | None
+    repo: Repo, plan: Plan, materializer: Materializer, delivered: _Delivered
 ) -> CheckoutResult:
     tracked = plan.tracked
     result = CheckoutResult(tracked.rel, unchanged=plan.unchanged)
@@ -190,8 +243,7 @@ def apply_plan(
             result.corrupt.append(state_rel)
         else:
             result.written += 1
-        if progress is not None:
-            progress(1)
+        delivered.finished(entry)
     for entry in plan.chmods:
         path = os.path.join(tracked.target, entry.path)
         mode = os.lstat(path).st_mode
@@ -206,7 +258,7 @@ def _delete(target: str, deletes: list[str]) -> int:
     for rel in deletes:
         path = os.path.join(target, rel) if rel else target
         if rel == "" and os.path.isdir(path) and not os.path.islink(path):
-            _remove_tree(path)
+            remove_tree(path)
             continue
         try:
             os.unlink(path)
@@ -224,7 +276,7 @@ def _delete(target: str, deletes: list[str]) -> int:
     return len(deletes)
 
 
-def _remove_tree(path: str) -> None:
+def remove_tree(path: str) -> None:
     for folder, dirs, files in os.walk(path, topdown=False):
         for name in files + [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
             os.unlink(os.path.join(folder, name))

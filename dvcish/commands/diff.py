@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from dvcish import history
 from dvcish.errors import DvcishError
 from dvcish.git import Git
+from dvcish.progress import Progress
 from dvcish.repo import Repo
 from dvcish.targets import all_tracked
 from dvcish.tree import load_tree
-from dvcish.workspace import DIR, FILE, FileProgress, WorkspaceReader
+from dvcish.workspace import DIR, FILE, WorkspaceReader, reader_for
 
 DEFAULT_REV = "HEAD"
 WORKSPACE = "workspace"
@@ -97,7 +98,7 @@ def diff(
     a_rev: str | None = None,
     b_rev: str | None = None,
     targets: list[str] | None = None,
-    progress: FileProgress | None = None,
+    progress: Progress | None = None,
 ) -> DiffResult:
     """Compare ``a_rev`` (default HEAD) with ``b_rev`` (default: the workspace)."""
     a_rev = a_rev or DEFAULT_REV
@@ -177,11 +178,9 @@ def _cached_tree(repo: Repo, rel: str, oid: str, rev: str) -> Callable[[], dict[
     return files
 
 
-def _workspace_side(
-    repo: Repo, wanted: list[str], progress: FileProgress | None
-) -> dict[str, _Data]:
+def _workspace_side(repo: Repo, wanted: list[str], progress: Progress | None) -> dict[str, _Data]:
     """The data the workspace's pointers name, as it is on disk (absent data is left out)."""
-    reader = WorkspaceReader(repo.state, repo.cache.root, progress)
+    reader = reader_for(repo, progress)
     side: dict[str, _Data] = {}
     for tracked in all_tracked(repo):
         if wanted and not any(_related(target, tracked.rel) for target in wanted):
@@ -191,8 +190,19 @@ def _workspace_side(
             assert seen.oid is not None
             side[tracked.rel] = _Data("file", seen.oid, _constant({"": seen.oid}))
         elif seen.kind == DIR:
+            _include_tracked(repo, reader, tracked, seen)
             side[tracked.rel] = _Data("dir", seen.tree_oid(), _constant(seen.oids))
     return side
+
+
+def _include_tracked(repo: Repo, reader: WorkspaceReader, tracked, seen) -> None:
+    """Files the pointer's tree tracks stay in the comparison when a pattern ignores them."""
+    scan, pointer = seen.scan, tracked.pointer
+    if not (scan.ignored_files or scan.ignored_dirs) or pointer.kind != "dir":
+        return
+    if repo.cache.exists(pointer.oid):
+        tree = load_tree(repo.cache, pointer.oid)
+        reader.include_tracked(seen, tracked.rel, tracked.target, tree)
 
 
 def _constant(files: dict[str, str]) -> Callable[[], dict[str, str]]:

@@ -7,7 +7,7 @@ missing or corrupt stops gc before anything is deleted, since its members cannot
 from garbage. For ``--cloud`` a tree missing locally is read from that remote, verified.
 
 An object is *young* while its last change (the later of mtime and ctime, so a fresh hardlink or
-rename counts) is within the grace period (``gc.grace`` seconds, default 3600). Young objects
+rename counts) is within the grace period (``gc.grace`` or ``--grace``, default 1h). Young objects
 are never removed, so a concurrent ``add``, ``fetch`` or ``push`` (from another repo sharing the
 cache or the remote) keeps what it is writing. Temp files (``.tmp-*``) older than the grace
 period are leftovers of interrupted writers and are removed too. ``plan`` changes nothing;
@@ -70,19 +70,24 @@ class GcPlan:
 
 
 def grace_seconds(repo: Repo) -> float:
-    return cfg.parse_seconds(repo.config.get("gc.grace"), "gc.grace", DEFAULT_GRACE)
+    return cfg.parse_duration(repo.config.get("gc.grace"), "gc.grace", DEFAULT_GRACE)
 
 
 def plan(
-    repo: Repo, selection: Selection, store: ObjectStore | None = None, now: float | None = None
+    repo: Repo,
+    selection: Selection,
+    store: ObjectStore | None = None,
+    now: float | None = None,
+    grace: float | None = None,
 ) -> GcPlan:
-    """Work out what to remove; deletes nothing. The caller holds the repo lock."""
+    """Work out what to remove; deletes nothing. The caller holds the repo lock. ``grace``
+    (seconds) overrides ``gc.grace``."""
     if not selection:
         raise UsageError(
             "gc needs a scope: --workspace, --all-branches, --all-tags, --all-commits or --rev"
         )
     now = time.time() if now is None else now
-    result = GcPlan(grace_seconds(repo))
+    result = GcPlan(grace_seconds(repo) if grace is None else grace)
     scope = Selection(
         selection.revs, selection.all_branches, selection.all_tags, selection.all_commits, True
     )

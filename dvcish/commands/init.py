@@ -1,4 +1,5 @@
-"""``dvcish init``: create ``.dvcish/`` with its config, .gitignore and cache."""
+"""``dvcish init``: create ``.dvcish/`` with its config, .gitignore and cache, and a default
+``.dvcishignore`` beside it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import subprocess
 
 from dvcish import fsutil
 from dvcish.errors import DvcishError
+from dvcish.ignore import DEFAULT_IGNORE, IGNORE_FILE
 from dvcish.repo import DVCISH_DIR, Repo, open_repo
 
 DVCISH_GITIGNORE = "/cache\n/tmp\n/config.local\n"
@@ -39,6 +41,9 @@ def init(path: str, no_scm: bool = False) -> Repo:
     fsutil.atomic_write_bytes(os.path.join(dvcish_dir, "config"), b"")
     fsutil.atomic_write_bytes(os.path.join(dvcish_dir, ".gitignore"), DVCISH_GITIGNORE.encode())
     os.makedirs(os.path.join(dvcish_dir, "tmp"), exist_ok=True)
+    ignore_file = os.path.join(root, IGNORE_FILE)
+    if not os.path.lexists(ignore_file):  # a project's own rules (after a re-init) are kept
+        fsutil.atomic_write_bytes(ignore_file, DEFAULT_IGNORE.encode())
     repo = open_repo(root)
     repo.cache.create_layout()
     return repo

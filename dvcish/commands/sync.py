@@ -75,7 +75,7 @@ def pull(
 ) -> PullResult:
     """Fetch, then check out the workspace's pointers (revisions are only fetched)."""
     summary, in_workspace = _fetch(repo, request, progress)
-    results = checkout(repo, [], force=force, tracked_list=in_workspace)
+    results = checkout(repo, [], force=force, progress=progress, tracked_list=in_workspace)
     return PullResult(summary, results)
 
 

@@ -28,6 +28,7 @@ from typing import BinaryIO
 
 from dvcish.errors import CorruptObjectError
 from dvcish.hashing import hash_bytes, is_valid_oid
+from dvcish.progress import ByteCallback
 
 
 def object_key(oid: str) -> str:
@@ -104,8 +105,12 @@ class ObjectStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def put(self, oid: str, source_path: str) -> None:
-        """Store the file at ``source_path`` as ``oid``; refused on a hash mismatch."""
+    def put(self, oid: str, source_path: str, on_bytes: ByteCallback | None = None) -> None:
+        """Store the file at ``source_path`` as ``oid``; refused on a hash mismatch.
+
+        ``on_bytes(n)`` is told of the bytes as they are stored, from any thread: a large
+        object part by part or chunk by chunk, every byte once when the put succeeds.
+        """
 
     @abc.abstractmethod
     def list(self) -> Iterator[str]:

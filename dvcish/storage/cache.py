@@ -23,6 +23,7 @@ from typing import BinaryIO
 from dvcish import fsutil
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
 from dvcish.hashing import hash_bytes, hash_fd
+from dvcish.progress import ByteCallback
 from dvcish.state import NullState, StateDB, stat_key
 from dvcish.storage.base import ObjectStore, Piece, ReadGroup
 from dvcish.storage.local import LocalStore
@@ -123,18 +124,20 @@ class Cache(LocalStore):
         return outcome
 
     def receive_group(
-        self, store: ObjectStore, group: ReadGroup
+        self, store: ObjectStore, group: ReadGroup, on_bytes: ByteCallback | None = None
     ) -> list[tuple[str, int | DvcishError]]:
         """Run one read of ``store`` and stage every object in it that verifies; a piece that
-        does not is read again alone, once. Returns (oid, size or the error) for each piece."""
+        does not is read again alone, once. Returns (oid, size or the error) for each piece.
+        ``on_bytes`` is told of the bytes as they arrive (a piece read again counts again)."""
         outcomes: list[tuple[str, int | DvcishError]] = []
-        arrived = {item.oid: item for item in receive_group(store, group, self._open_temp)}
+        received = receive_group(store, group, self._open_temp, on_bytes)
+        arrived = {item.oid: item for item in received}
         for piece in group.pieces:
             item = arrived.get(piece.oid)
             if item is None or not item.verified:
                 if item is not None:
                     fsutil.remove_quietly(item.path)
-                item = self._read_again(store, group, piece)
+                item = self._read_again(store, group, piece, on_bytes)
             if isinstance(item, DvcishError):
                 outcomes.append((piece.oid, item))
                 continue
@@ -143,7 +146,7 @@ class Cache(LocalStore):
         return outcomes
 
     def _read_again(
-        self, store: ObjectStore, group: ReadGroup, piece: Piece
+        self, store: ObjectStore, group: ReadGroup, piece: Piece, on_bytes: ByteCallback | None
     ) -> Received | DvcishError:
         alone = ReadGroup(
             group.key,
@@ -152,7 +155,7 @@ class Cache(LocalStore):
             (Piece(piece.oid, 0, piece.length),),
             group.origin,
         )
-        again = receive_group(store, alone, self._open_temp)
+        again = receive_group(store, alone, self._open_temp, on_bytes)
         if again and again[0].verified:
             return again[0]
         for item in again:
@@ -195,6 +198,7 @@ class CacheWriter:
     cache: Cache
     use_hardlink: bool = False
     use_reflink: bool = True
+    on_bytes: ByteCallback | None = None  # told of the bytes read, from any thread (progress)
 
     def add_bytes(self, data: bytes) -> str:
         oid = hash_bytes(data)
@@ -239,6 +243,8 @@ class CacheWriter:
             _check_unchanged(path, expected, os.fstat(fd), len(data))
         finally:
             os.close(fd)
+        if self.on_bytes is not None:
+            self.on_bytes(len(data))
         return self.add_bytes(data)
 
     def _add_large(self, path: str, expected: os.stat_result) -> str:
@@ -249,7 +255,7 @@ class CacheWriter:
                 src = os.open(path, os.O_RDONLY)
                 try:
                     oid, size, cloned = clone_or_copy(
-                        src, dst, self.use_reflink, durable=True, size_hint=expected.st_size
+                        src, dst, self.use_reflink, True, expected.st_size, self.on_bytes
                     )
                     _check_unchanged(path, expected, os.fstat(src), size)
                 finally:
@@ -269,7 +275,7 @@ class CacheWriter:
     def _add_by_hardlink(self, path: str, expected: os.stat_result) -> str:
         fd = os.open(path, os.O_RDONLY)
         try:
-            oid, size = hash_fd(fd)
+            oid, size = hash_fd(fd, self.on_bytes)
             _check_unchanged(path, expected, os.fstat(fd), size)
         finally:
             os.close(fd)
@@ -279,6 +285,8 @@ class CacheWriter:
         try:
             os.link(path, tmp)
         except OSError:
+            if self.on_bytes is not None:
+                self.on_bytes(-size)  # read again by the copy: count those bytes once
             return self.add_file_copy(path, expected)
         os.chmod(tmp, 0o555 if expected.st_mode & statmod.S_IXUSR else fsutil.READ_ONLY_MODE)
         self.cache.batch.add(tmp, self.cache.path_of(oid))

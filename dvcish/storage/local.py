@@ -9,6 +9,7 @@ from typing import BinaryIO
 from dvcish import fsutil
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
 from dvcish.hashing import CHUNK_SIZE
+from dvcish.progress import ByteCallback
 from dvcish.storage.base import BlobInfo, ObjectStore, oid_from_key
 from dvcish.storage.batch import DurableBatch
 from dvcish.storage.verified import copy_hashing
@@ -72,13 +73,13 @@ class LocalStore(ObjectStore):
         except FileNotFoundError:
             raise ObjectNotFoundError(f"{self.description}: object {oid} not found", oid) from None
 
-    def put(self, oid: str, source_path: str) -> None:
+    def put(self, oid: str, source_path: str, on_bytes: ByteCallback | None = None) -> None:
         tmp, dst = fsutil.create_temp(self.folder_of(oid), fsutil.READ_ONLY_MODE)
         try:
             try:
                 src = os.open(source_path, os.O_RDONLY)
                 try:
-                    actual, _ = copy_hashing(src, dst, durable=True)
+                    actual, _ = copy_hashing(src, dst, durable=True, on_bytes=on_bytes)
                 finally:
                     os.close(src)
             finally:

@@ -9,6 +9,7 @@ from typing import BinaryIO
 
 from dvcish.errors import CorruptObjectError, ObjectNotFoundError
 from dvcish.hashing import hash_bytes
+from dvcish.progress import ByteCallback
 from dvcish.storage.base import BlobInfo, ObjectStore, object_key, oid_from_key
 
 
@@ -34,7 +35,7 @@ class MemoryStore(ObjectStore):
         dest.write(data)
         return len(data)
 
-    def put(self, oid: str, source_path: str) -> None:
+    def put(self, oid: str, source_path: str, on_bytes: ByteCallback | None = None) -> None:
         with open(source_path, "rb") as src:
             data = src.read()
         if hash_bytes(data) != oid:
@@ -42,6 +43,8 @@ class MemoryStore(ObjectStore):
                 f"{source_path}: content does not hash to {oid}; nothing stored", oid
             )
         self.put_blob(object_key(oid), data)
+        if on_bytes is not None:
+            on_bytes(len(data))
 
     def list(self) -> Iterator[str]:
         return iter([oid for key in list(self._blobs) if (oid := oid_from_key(key)) is not None])

@@ -37,6 +37,7 @@ from typing import BinaryIO
 from dvcish import fsutil
 from dvcish.errors import CorruptObjectError, DvcishError
 from dvcish.hashing import hash_bytes
+from dvcish.progress import ByteCallback
 from dvcish.storage.base import BlobInfo, ObjectStore, Piece, ReadGroup, loose_read
 from dvcish.storage.pack_index import (
     INDEX_PREFIX,
@@ -150,9 +151,11 @@ class PackedStore(ObjectStore):
             return self.backend.get(oid, dest)
         return self.backend.get_blob(pack_key(found.packid), dest, found.offset, found.length)
 
-    def put(self, oid: str, source_path: str) -> None:
+    def put(self, oid: str, source_path: str, on_bytes: ByteCallback | None = None) -> None:
+        """A large object goes to the backend as it is; a small one into the pack being built
+        (its bytes count as stored then: the pack goes up with a later put or ``flush``)."""
         if os.stat(source_path).st_size >= self.pack_options.threshold:
-            self.backend.put(oid, source_path)
+            self.backend.put(oid, source_path, on_bytes)
             return
         with open(source_path, "rb") as handle:
             data = handle.read()
@@ -162,12 +165,13 @@ class PackedStore(ObjectStore):
             )
         full = None
         with self._lock:
-            if oid in self._sources:
-                return
-            self._builder.add(oid, data)
-            self._sources[oid] = source_path
-            if self._is_full(self._builder):
-                full, self._builder = self._builder, PackBuilder()
+            if oid not in self._sources:  # a second put of the same object adds nothing
+                self._builder.add(oid, data)
+                self._sources[oid] = source_path
+                if self._is_full(self._builder):
+                    full, self._builder = self._builder, PackBuilder()
+        if on_bytes is not None:
+            on_bytes(len(data))
         if full is not None:
             self._upload_later(full)
 

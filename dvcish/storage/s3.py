@@ -32,6 +32,7 @@ from dvcish.errors import (
     RemoteUnavailableError,
 )
 from dvcish.hashing import CHUNK_SIZE, hash_bytes, hash_fd, new_hasher
+from dvcish.progress import ByteCallback, ignore
 from dvcish.storage.base import BlobInfo, ObjectStore, object_key, oid_from_key
 from dvcish.storage.s3_errors import OVERLOADED, TRANSIENT, error_code, error_status, explain
 from dvcish.storage.s3_options import S3Options
@@ -214,7 +215,7 @@ class S3Store(ObjectStore):
         batches = [full[i : i + DELETE_BATCH] for i in range(0, len(full), DELETE_BATCH)]
         self._parallel(self._delete_batch, batches)
 
-    def put(self, oid: str, source_path: str) -> None:
+    def put(self, oid: str, source_path: str, on_bytes: ByteCallback | None = None) -> None:
         extra = {"ServerSideEncryption": self.options.sse} if self.options.sse else {}
         with open(source_path, "rb") as src:
             size = os.fstat(src.fileno()).st_size
@@ -227,10 +228,11 @@ class S3Store(ObjectStore):
                         Bucket=self.bucket, Key=self.key_of(oid), Body=data, **_md5(data), **extra
                     ),
                 )
+                (on_bytes or ignore)(len(data))
                 return
             _check_hash(hash_fd(src.fileno())[0], oid, source_path)  # refuse before sending
             src.seek(0)
-            self._put_multipart(oid, src, size, source_path, extra)
+            self._put_multipart(oid, src, size, source_path, extra, on_bytes or ignore)
 
     def list(self) -> Iterator[str]:
         yield from self._list_keys(self._root)
@@ -349,7 +351,13 @@ class S3Store(ObjectStore):
             )
 
     def _put_multipart(
-        self, oid: str, src: BinaryIO, size: int, source_path: str, extra: dict[str, str]
+        self,
+        oid: str,
+        src: BinaryIO,
+        size: int,
+        source_path: str,
+        extra: dict[str, str],
+        report: ByteCallback = ignore,
     ) -> None:
         """Upload in parts, hashing them as read; complete (make visible) only if the hash fits."""
         target = {"Bucket": self.bucket, "Key": self.key_of(oid)}
@@ -358,7 +366,7 @@ class S3Store(ObjectStore):
             started = self.client().create_multipart_upload(**target, **extra)
             upload = {**target, "UploadId": started["UploadId"]}
             try:
-                parts, digest = self._upload_parts(upload, src, part_size)
+                parts, digest = self._upload_parts(upload, src, part_size, report)
                 _check_hash(digest, oid, source_path, "(it changed while uploading)")
                 self.client().complete_multipart_upload(**upload, MultipartUpload={"Parts": parts})
             except BaseException:
@@ -367,7 +375,7 @@ class S3Store(ObjectStore):
                 raise
 
     def _upload_parts(
-        self, upload: dict[str, str], src: BinaryIO, part_size: int
+        self, upload: dict[str, str], src: BinaryIO, part_size: int, report: ByteCallback
     ) -> tuple[list[dict[str, Any]], str]:
         """Read and hash parts in order; send up to PART_CONCURRENCY at a time. (parts, hash)"""
         hasher = new_hasher()
@@ -382,6 +390,7 @@ class S3Store(ObjectStore):
                         **upload, PartNumber=number, Body=chunk, **_md5(chunk)
                     ),
                 )
+                report(len(chunk))
                 return {"PartNumber": number, "ETag": response["ETag"]}
             except BaseException:
                 failed.set()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from dvcish import fsutil
 from dvcish.hashing import CHUNK_SIZE, hash_fd, new_hasher
+from dvcish.progress import ByteCallback
 from dvcish.storage.base import ObjectStore, Piece, ReadGroup
 
 # Files up to this size are read whole: one read, one hash, one write.
@@ -47,16 +48,23 @@ class HashingWriter:
 
 
 def copy_hashing(
-    src_fd: int, dst_fd: int, durable: bool = False, size_hint: int = 0
+    src_fd: int,
+    dst_fd: int,
+    durable: bool = False,
+    size_hint: int = 0,
+    on_bytes: ByteCallback | None = None,
 ) -> tuple[str, int]:
     """Copy everything readable from ``src_fd`` to ``dst_fd``; return (oid, size) of the bytes
     written. Small files move in one read; with ``durable`` a large file's pages are handed to
-    the disk as they are written (``start_writeback``), so a later barrier has little to do."""
+    the disk as they are written (``start_writeback``), so a later barrier has little to do.
+    ``on_bytes`` is told of each chunk written (progress)."""
     sink = HashingWriter(dst_fd)
     flushed = 0
     chunk_size = size_hint + 1 if 0 < size_hint < SMALL_FILE else CHUNK_SIZE
     while chunk := os.read(src_fd, chunk_size):
         sink.write(chunk)
+        if on_bytes is not None:
+            on_bytes(len(chunk))
         if durable and sink.size - flushed >= fsutil.WRITEBACK_STEP:
             fsutil.start_writeback(dst_fd, flushed, sink.size - flushed)
             flushed = sink.size
@@ -77,7 +85,12 @@ def try_reflink(src_fd: int, dst_fd: int) -> bool:
 
 
 def clone_or_copy(
-    src_fd: int, dst_fd: int, reflink: bool, durable: bool = False, size_hint: int = 0
+    src_fd: int,
+    dst_fd: int,
+    reflink: bool,
+    durable: bool = False,
+    size_hint: int = 0,
+    on_bytes: ByteCallback | None = None,
 ) -> tuple[str, int, bool]:
     """Reflink when asked and possible (then hash the clone), else copy while hashing.
 
@@ -85,9 +98,9 @@ def clone_or_copy(
     open for reading and writing.
     """
     if reflink and try_reflink(src_fd, dst_fd):
-        oid, size = hash_fd(dst_fd)
+        oid, size = hash_fd(dst_fd, on_bytes)
         return oid, size, True
-    oid, size = copy_hashing(src_fd, dst_fd, durable, size_hint)
+    oid, size = copy_hashing(src_fd, dst_fd, durable, size_hint, on_bytes)
     return oid, size, False
 
 
@@ -109,9 +122,15 @@ class _PieceSplitter:
     """The sink of one read: routes its bytes to the pieces, each into its own temp file,
     hashing them as they are written; bytes between pieces are dropped."""
 
-    def __init__(self, pieces: tuple[Piece, ...], open_temp: Callable[[str], tuple[str, int]]):
+    def __init__(
+        self,
+        pieces: tuple[Piece, ...],
+        open_temp: Callable[[str], tuple[str, int]],
+        on_bytes: ByteCallback | None = None,
+    ):
         self.pieces = sorted(pieces, key=lambda piece: piece.offset)
         self.open_temp = open_temp
+        self.on_bytes = on_bytes
         self.position = 0
         self.index = 0
         self.current: tuple[str, int, HashingWriter] | None = None
@@ -131,6 +150,8 @@ class _PieceSplitter:
             sink = self.current[2]
             take = len(view) if piece.length is None else min(len(view), piece.length - sink.size)
             sink.write(view[:take])
+            if self.on_bytes is not None:
+                self.on_bytes(take)
             view, self.position = view[take:], self.position + take
             if piece.length is not None and sink.size == piece.length:
                 self._close_piece()
@@ -160,12 +181,16 @@ class _PieceSplitter:
 
 
 def receive_group(
-    store: ObjectStore, group: ReadGroup, open_temp: Callable[[str], tuple[str, int]]
+    store: ObjectStore,
+    group: ReadGroup,
+    open_temp: Callable[[str], tuple[str, int]],
+    on_bytes: ByteCallback | None = None,
 ) -> list[Received]:
     """Run one read and cut it into its pieces, each into a fresh temp file from
     ``open_temp(oid)`` (path, open descriptor), hashed as it is written. Returns the pieces that
-    arrived whole, verified or not; a read that fails leaves no temp file behind."""
-    splitter = _PieceSplitter(group.pieces, open_temp)
+    arrived whole, verified or not; a read that fails leaves no temp file behind. ``on_bytes``
+    is told of the pieces' bytes as they arrive (progress; gaps are not counted)."""
+    splitter = _PieceSplitter(group.pieces, open_temp, on_bytes)
     try:
         store.read_group(group, splitter)  # type: ignore[arg-type]
         splitter.finish()

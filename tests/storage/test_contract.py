@@ -37,10 +37,12 @@ class Backend:
     # A PackedStore: packed objects live inside packs (no key or URL of their own, removed only
     # by gc --cloud); tests/test_packs.py covers what differs.
     packed: bool = False
+    # Moves a large object in pieces (progress moves during it); memory stores hand it over whole.
+    streams: bool = True
 
 
 def memory_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
-    return Backend(MemoryStore())
+    return Backend(MemoryStore(), streams=False)
 
 
 def local_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
@@ -89,7 +91,7 @@ def packed(make: Callable[[pytest.FixtureRequest, Path], Backend]):
         inner = make(request, tmp_path)
         options = PackOptions(threshold=64 * 1024, pack_size=32 * 1024, loose_below=0)
         store = PackedStore(inner.store, options, str(tmp_path / "index-cache"))
-        return Backend(store, inner.add_junk, packed=True)
+        return Backend(store, inner.add_junk, packed=True, streams=inner.streams)
 
     return wrapped
 
@@ -191,6 +193,28 @@ def test_put_then_exists_get_and_list(backend: Backend, blobs: Blobs) -> None:
             store.url_of(oids[0])
     else:
         assert object_key(oids[0]) in store.url_of(oids[0])
+
+
+def test_a_large_object_reports_its_bytes_as_they_move(
+    backend: Backend, blobs: Blobs, tmp_path: Path
+) -> None:
+    """put and a read into the cache tell progress of every byte once, in pieces while a large
+    object moves (S3: each multipart part; folders: each chunk copied; downloads: each chunk)."""
+    store = backend.store
+    oid, path = blobs.file(bytes(range(256)) * (11 * MiB // 256))
+    sent: list[int] = []
+    store.put(oid, path, sent.append)
+    store.flush()
+    assert sum(sent) == 11 * MiB
+    assert len(sent) > 1 if backend.streams else len(sent) == 1
+    cache = Cache(str(tmp_path / "receiving"))
+    cache.create_layout()
+    arrived: list[int] = []
+    [(got, size)] = cache.receive_group(store, store.plan_reads([oid])[0], arrived.append)
+    assert (got, size, sum(arrived)) == (oid, 11 * MiB, 11 * MiB)
+    assert len(arrived) > 1 if backend.streams else len(arrived) == 1
+    cache.flush()
+    assert cache.exists(oid)
 
 
 def test_read_verified_checks_the_bytes(backend: Backend, blobs: Blobs) -> None:
