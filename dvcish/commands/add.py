@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import shlex
 import stat as statmod
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from dvcish.errors import DvcishError
+from dvcish.fsutil import display_path
+from dvcish.git import files_in_git_index
 from dvcish.gitignore import ensure_ignored
 from dvcish.pointer import (
     POINTER_SUFFIX,
@@ -31,11 +34,12 @@ from dvcish.workspace import (
 
 ADD_THREADS = 2
 CHUNK = 256
+SHOW_AT_MOST = 3
 
 
 @dataclass
 class AddResult:
-    rel: str
+    path: str  # the data path as printed (relative to the current folder)
     pointer_file: str
     gitignore: str | None
     kind: str
@@ -43,9 +47,22 @@ class AddResult:
     size: int
     hashed: int  # files read this time (the rest were vouched for by the stat cache)
 
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "pointer": display_path(self.pointer_file),
+            "gitignore": display_path(self.gitignore) if self.gitignore else None,
+            "kind": self.kind,
+            "nfiles": self.nfiles,
+            "size": self.size,
+            "hashed": self.hashed,
+        }
+
 
 def add(repo: Repo, targets: list[str], progress: FileProgress | None = None) -> list[AddResult]:
     paths = [check_add_target(repo, target) for target in targets]
+    if not repo.no_scm:
+        refuse_git_tracked(repo, paths)
     results = []
     for path in paths:
         results.append(_add_one(repo, path, progress))
@@ -77,6 +94,26 @@ def check_add_target(repo: Repo, target: str) -> str:
     return path
 
 
+def refuse_git_tracked(repo: Repo, paths: list[str]) -> None:
+    """Data that git already tracks would stay in git (a .gitignore line does not untrack it):
+    refuse, naming the files and the command that untracks them."""
+    in_git = [os.path.join(repo.root, rel) for rel in files_in_git_index(repo.root, paths)]
+    if not in_git:
+        return
+    shown = [display_path(path) for path in in_git]
+    more = f" and {len(shown) - SHOW_AT_MOST} more" if len(shown) > SHOW_AT_MOST else ""
+    owners = [
+        display_path(path)
+        for path in paths
+        if any(item == path or item.startswith(path + os.sep) for item in in_git)
+    ]
+    command = shlex.join(["git", "rm", "-r", "--cached", *owners])
+    raise DvcishError(
+        f"{', '.join(shown[:SHOW_AT_MOST])}{more}: already tracked by git, so the data would stay "
+        f"in git; run `{command}` first (the files stay on disk), then add again"
+    )
+
+
 def _add_one(repo: Repo, path: str, progress: FileProgress | None) -> AddResult:
     rel = repo.relpath(path)
     writer = repo.cache.writer(repo.config.link_types())
@@ -92,10 +129,13 @@ def _add_one(repo: Repo, path: str, progress: FileProgress | None) -> AddResult:
         raise
     pointer_file = pointer_path_for(path)
     write_pointer(pointer_file, pointer)
-    gitignore = ensure_ignored(os.path.dirname(path), os.path.basename(path))
+    gitignore = None
+    if not repo.no_scm:
+        gitignore = ensure_ignored(os.path.dirname(path), os.path.basename(path))
     repo.state.commit()
+    nfiles = pointer.nfiles if pointer.kind == "dir" else 1
     return AddResult(
-        rel, pointer_file, gitignore, pointer.kind, pointer.nfiles or 1, pointer.size, hashed
+        repo.shown(rel), pointer_file, gitignore, pointer.kind, nfiles or 0, pointer.size, hashed
     )
 
 

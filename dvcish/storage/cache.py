@@ -169,20 +169,40 @@ class Cache(LocalStore):
     def _open_temp(self, oid: str) -> tuple[str, int]:
         return fsutil.create_temp(self.folder_of(oid), fsutil.READ_ONLY_MODE)
 
-    def freshen(self, oids: set[str]) -> set[str]:
+    def freshen(self, oids: set[str], state: StatCache | None = None) -> set[str]:
         """Give every held object of ``oids`` a new mtime (so gc's grace period covers its
-        reuse); return the oids the cache does not hold."""
-        return {oid for oid in oids if not self.touch(oid)}
+        reuse); return the oids the cache does not hold. With ``state``, an object the stat
+        cache had verified stays verified under its new mtime."""
+        return {oid for oid in oids if not self.touch(oid, state)}
 
-    def touch(self, oid: str) -> bool:
+    def touch(self, oid: str, state: StatCache | None = None) -> bool:
         """Freshen one object; False when the cache does not hold it."""
+        path = self.path_of(oid)
+        proven = False
         try:
-            os.utime(self.path_of(oid))
+            if state is not None:
+                proven = state.is_verified(oid, stat_key(os.stat(path)))
+            os.utime(path)
         except (FileNotFoundError, NotADirectoryError):
             return False
         except PermissionError:  # a shared cache written by another user: still there
             return self.exists(oid)
+        if proven and state is not None:
+            state.record_verified(oid, stat_key(os.stat(path)))
         return True
+
+    def corrupt(self, oids: set[str], state: StatCache) -> set[str]:
+        """The objects of ``oids`` whose bytes do not hash to their oid (now quarantined);
+        only objects the stat cache cannot vouch for are read."""
+        return {oid for oid in sorted(oids) if not self.verify(oid, state)}
+
+    def record_received(self, oids: set[str], state: StatCache) -> None:
+        """Objects just downloaded were verified on the way in: tell the stat cache."""
+        for oid in oids:
+            try:
+                state.record_verified(oid, stat_key(os.stat(self.path_of(oid))))
+            except FileNotFoundError:
+                continue
 
     def list(self) -> list[str]:  # type: ignore[override]
         return list(super().list())

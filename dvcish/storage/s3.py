@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import logging
 import os
 import random
 import threading
@@ -34,6 +35,7 @@ from dvcish.errors import (
 from dvcish.hashing import CHUNK_SIZE, hash_bytes, hash_fd, new_hasher
 from dvcish.storage.base import BlobInfo, ObjectStore, object_key, oid_from_key
 from dvcish.storage.s3_errors import OVERLOADED, TRANSIENT, error_code, error_status, explain
+from dvcish.storage.s3_log import log_requests
 from dvcish.storage.s3_options import S3Options
 
 # Asking about at most this many oids sends one HEAD per oid; more lists the fan-out prefixes.
@@ -61,6 +63,7 @@ RESUMES_MAX = 32
 DEAD_AFTER = 6
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+log = logging.getLogger(__name__)
 
 
 def _fanout_ranges(count: int) -> list[tuple[str, str]]:
@@ -277,7 +280,7 @@ class S3Store(ObjectStore):
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         )
-        return core.create_client(
+        client = core.create_client(
             "s3",
             endpoint_url=opts.endpointurl,
             region_name=opts.region or (DEFAULT_REGION if opts.endpointurl else None),
@@ -288,6 +291,10 @@ class S3Store(ObjectStore):
             verify=opts.ssl_verify,
             config=config,
         )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("s3 client for %s: %r", self.description, opts)
+            log_requests(client, self._redact)
+        return client
 
     def _parallel(self, func: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
         items = [*items]

@@ -40,6 +40,8 @@ class S3Options:
     read_timeout: float = 60.0
 
     def __post_init__(self) -> None:
+        if self.endpointurl and "://" not in self.endpointurl:  # host[:port]: use_ssl decides
+            self.endpointurl = f"{'https' if self.use_ssl else 'http'}://{self.endpointurl}"
         if self.addressing_style is None:
             self.addressing_style = "path" if self.endpointurl else "auto"
 
@@ -65,16 +67,12 @@ class S3Options:
 
         values: dict[str, Any] = {}
         for key, value in settings.items():
-            parse = _PARSERS.get(key)
             if key == "url" or value is None or value == "":
                 continue
-            if parse is None:
-                known = ", ".join(["url", *_PARSERS])
-                raise error(f"unknown setting '{key}'; remove it or use one of {known}")
             try:
-                values[key] = parse(value)
+                values[key] = parse_setting(key, value)
             except ValueError as exc:
-                raise error(f"setting '{key}' {exc}") from None
+                raise error(str(exc)) from None
         if bool(values.get("access_key_id")) != bool(values.get("secret_access_key")):
             raise error("access_key_id and secret_access_key must be set together")
         if values.get("session_token") and not values.get("access_key_id"):
@@ -82,7 +80,29 @@ class S3Options:
         return cls(**values)
 
 
-def _boolean(value: Any) -> bool:
+def parse_setting(key: str, value: Any) -> Any:
+    """The parsed value of one remote option; ValueError naming the option when it is bad."""
+    parse = _PARSERS.get(key)
+    if parse is None:
+        known = ", ".join(["url", *_PARSERS])
+        raise ValueError(f"unknown setting '{key}'; remove it or use one of {known}")
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise ValueError(f"setting '{key}' {exc}") from None
+
+
+def check_setting(remote_name: str, key: str, value: Any) -> None:
+    """Refuse a bad value for a remote option before it is written (one line)."""
+    try:
+        parse_setting(key, value)
+    except ValueError as exc:
+        shown = "***" if key in SECRET_FIELDS else None
+        message = str(exc) if shown is None else str(exc).replace(str(value), shown)
+        raise DvcishError(f"remote '{remote_name}': {message}") from None
+
+
+def parse_boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     if str(value).strip().lower() in _TRUE:
@@ -94,16 +114,20 @@ def _boolean(value: Any) -> bool:
 
 def _ssl_verify(value: Any) -> bool | str:
     with contextlib.suppress(ValueError):
-        return _boolean(value)
+        return parse_boolean(value)
     if not os.path.isfile(str(value)):
         raise ValueError(f"must be true, false or an existing CA bundle file, not {value!r}")
     return str(value)
 
 
 def _endpoint(value: Any) -> str:
-    if not str(value).startswith(("http://", "https://")):
-        raise ValueError(f"must start with http:// or https://, not {value!r}")
-    return str(value)
+    """``http(s)://host[:port][/path]``, or ``host[:port]`` whose scheme use_ssl decides."""
+    text = str(value)
+    scheme, sep, rest = text.partition("://")
+    host = rest if sep else text
+    if (sep and scheme not in ("http", "https")) or not host or host[0] in "/:" or " " in text:
+        raise ValueError(f"must be http(s)://host[:port] or host[:port], not {value!r}")
+    return text
 
 
 def _one_of(*allowed: str) -> Callable[[Any], str]:
@@ -135,7 +159,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "access_key_id": str,
     "secret_access_key": str,
     "session_token": str,
-    "use_ssl": _boolean,
+    "use_ssl": parse_boolean,
     "ssl_verify": _ssl_verify,
     "addressing_style": _one_of(*ADDRESSING_STYLES),
     "sse": _one_of(*SSE_VALUES),
