@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import yaml
 
@@ -36,7 +36,7 @@ TreeReader = Callable[[str, str], Tree]  # (data path, tree oid) -> tree
 
 @dataclass
 class Entry:
-    path: str  # relative to the listed repo's root, "/"-separated
+    path: str  # this repo: as printed (relative to the cwd); another: relative to its root
     kind: str  # "file" or "dir"
     size: int
     oid: str
@@ -80,9 +80,10 @@ def ls_here(repo: Repo, path: str | None, rev: str | None, recursive: bool) -> l
         where = rev
     remote = _RemoteTrees(repo.config, repo.root)
     try:
-        return _list(pointers, rel, recursive, _tree_reader([repo.cache], remote), where)
+        entries = _list(pointers, rel, recursive, _tree_reader([repo.cache], remote), where)
     finally:
         remote.close()
+    return [replace(entry, path=repo.shown(entry.path)) for entry in entries]
 
 
 def ls_url(
