@@ -54,7 +54,12 @@ def ls_cmd(
         metavar="[URL] [PATH]",
         help="Another repo (local path or git URL; default: this one), then a path inside it.",
     ),
-    rev: str = typer.Option(None, "--rev", metavar="REV", help="Git revision (default HEAD)."),
+    rev: str = typer.Option(
+        None,
+        "--rev",
+        metavar="REV",
+        help="Git revision (default: this repo's workspace; another repo's default branch).",
+    ),
     recursive: bool = typer.Option(
         False, "-R", "--recursive", help="List the files inside tracked folders."
     ),

@@ -1,6 +1,13 @@
 """Assemble the CLI: every command module registers itself on the shared app."""
 
-from dvcish.cli import core, external_cmds, history_cmds, remote_cmds, transfer_cmds  # noqa: F401
+from dvcish.cli import (  # noqa: F401
+    core,
+    external_cmds,
+    history_cmds,
+    info_cmds,
+    remote_cmds,
+    transfer_cmds,
+)
 from dvcish.cli.app import app
 
 
