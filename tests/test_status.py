@@ -244,3 +244,38 @@ def test_status_changes_nothing(git_repo):
     run_cli(["status"])
     run_cli(["status", "--json"])
     assert snapshot(git_repo) == before
+
+
+# ----------------------------------------------------------------------------- inside a folder
+
+
+def test_a_file_or_folder_inside_a_tracked_folder(git_repo):
+    files = setup_tracked(git_repo)
+    names = sorted(files)
+    inner = names[0].split("/")[0]  # part000
+    assert status_json(f"data/{names[0]}")[1][0]["state"] == "up_to_date"
+    assert status_json(f"data/{inner}")[1][0]["state"] == "up_to_date"
+    write_files(git_repo / "data", {names[0]: b"edited", f"{inner}/new.bin": b"new"})
+    (git_repo / "data" / names[1]).unlink()
+    code, entries = status_json(f"data/{inner}")
+    assert code == 0
+    part = entries[0]
+    assert (part["path"], part["state"]) == (f"data/{inner}", "modified")
+    assert part["added"] == [f"data/{inner}/new.bin"]
+    assert part["modified"] == [f"data/{names[0]}"]
+    assert part["deleted"] == [f"data/{names[1]}"]
+    untouched = names[-1].split("/")[0]
+    assert untouched != inner
+    assert status_json(f"data/{untouched}")[1][0]["state"] == "up_to_date"
+    assert status_json(f"data/{names[0]}")[1][0]["modified"] == [f"data/{names[0]}"]
+    deleted = status_json(f"data/{names[1]}")[1][0]
+    assert deleted["state"] == "missing_from_workspace"
+    here = run_cli(["status", "-q", names[-1]], cwd=git_repo / "data")  # relative to the cwd
+    assert here.exit_code == 0
+
+
+def test_a_path_neither_in_the_folder_nor_on_disk_is_an_error(git_repo):
+    setup_tracked(git_repo)
+    result = run_cli(["status", "data/no/such/file"])
+    assert result.exit_code == 1
+    assert_one_error(result.stderr, "data/no/such/file", "not in the tracked folder data")

@@ -1,0 +1,99 @@
+"""push, fetch and pull of a part of a tracked folder (a file or a subfolder, from any folder),
+and pulls and fetches that meet a corrupt cache object."""
+
+from __future__ import annotations
+
+import xxhash
+
+from tests import helpers
+from tests.helpers import (
+    corrupt_object,
+    git,
+    make_dataset,
+    object_path,
+    read_tree,
+    run_cli,
+)
+
+git_repo = helpers.git_repo  # fixture
+ok = helpers.cli_ok
+
+
+def origin_and_clone(root, tmp_path):
+    files = make_dataset(root / "data", 12, seed="targets", per_folder=4)
+    ok("add", "data")
+    ok("remote", "add", "-d", "store", str(tmp_path / "remote"))
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "v1")
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(root), str(clone))
+    return files, clone
+
+
+def test_push_a_subfolder_from_inside_the_tracked_folder(git_repo, tmp_path):
+    files, _clone = origin_and_clone(git_repo, tmp_path)
+    inner = sorted(files)[0].split("/")[0]
+    pushed = ok("push", inner, cwd=git_repo / "data")
+    assert pushed.startswith("4 pushed, 0 already on remote")  # only that subfolder's files
+    assert ok("push").startswith("9 pushed, 4 already")  # the rest and the tree
+
+
+def test_fetch_and_pull_a_subfolder_of_a_clone(git_repo, tmp_path):
+    files, clone = origin_and_clone(git_repo, tmp_path)
+    ok("push")
+    inner = sorted(files)[0].split("/")[0]
+    assert ok("fetch", f"data/{inner}", cwd=clone).startswith("5 fetched")  # tree + 4 files
+    pulled = ok("pull", f"data/{inner}", cwd=clone)
+    assert "0 fetched" in pulled
+    expected = {rel: data for rel, data in files.items() if rel.startswith(f"{inner}/")}
+    assert read_tree(clone / "data") == expected
+    checkout = ok("status", "--json", f"data/{inner}", cwd=clone)
+    assert '"state": "up_to_date"' in checkout
+
+
+def test_pull_after_a_corrupt_cache_object_repairs_it(git_repo, tmp_path):
+    files, clone = origin_and_clone(git_repo, tmp_path)
+    ok("push")
+    ok("fetch", cwd=clone)
+    victim = sorted(files)[0]
+    oid = xxhash.xxh3_128_hexdigest(files[victim])
+    corrupt_object(object_path(clone, oid))
+    result = run_cli(["pull"], cwd=clone)
+    assert result.exit_code == 0, result.output
+    assert "see above" not in result.output
+    assert read_tree(clone / "data") == files
+    assert object_path(clone, oid).read_bytes() == files[victim]
+    assert (clone / ".dvcish/cache/.quarantine" / oid).exists()
+
+
+def test_fetch_replaces_a_corrupt_cache_object(git_repo, tmp_path):
+    files, clone = origin_and_clone(git_repo, tmp_path)
+    ok("push")
+    ok("fetch", cwd=clone)
+    victim = sorted(files)[3]
+    oid = xxhash.xxh3_128_hexdigest(files[victim])
+    corrupt_object(object_path(clone, oid))
+    fetched = ok("fetch", cwd=clone)
+    assert fetched.startswith("1 fetched, 12 already in cache")
+    assert object_path(clone, oid).read_bytes() == files[victim]
+    assert ok("fetch", cwd=clone).startswith("0 fetched, 13 already in cache")
+
+
+def test_fetch_reads_only_objects_the_stat_cache_cannot_vouch_for(git_repo, tmp_path):
+    files, clone = origin_and_clone(git_repo, tmp_path)
+    ok("push")
+    ok("fetch", cwd=clone)  # downloads: verified on the way in, recorded
+    victim = sorted(files)[5]
+    oid = xxhash.xxh3_128_hexdigest(files[victim])
+    path = object_path(clone, oid)
+    before = path.stat()
+    ok("fetch", cwd=clone)  # freshens every object and keeps them verified
+    from dvcish.repo import open_repo
+    from dvcish.state import stat_key
+
+    repo = open_repo(str(clone))
+    try:
+        assert repo.state.is_verified(oid, stat_key(path.stat()))
+        assert path.stat().st_mtime_ns >= before.st_mtime_ns
+    finally:
+        repo.close()
