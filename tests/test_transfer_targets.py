@@ -51,13 +51,19 @@ def test_fetch_and_pull_a_subfolder_of_a_clone(git_repo, tmp_path):
     assert '"state": "up_to_date"' in checkout
 
 
-def test_pull_after_a_corrupt_cache_object_repairs_it(git_repo, tmp_path):
-    files, clone = origin_and_clone(git_repo, tmp_path)
+def clone_with_a_corrupt_object(root, tmp_path):
+    """A pushed origin and a fetched clone whose cache holds one corrupt object."""
+    files, clone = origin_and_clone(root, tmp_path)
     ok("push")
     ok("fetch", cwd=clone)
     victim = sorted(files)[0]
     oid = xxhash.xxh3_128_hexdigest(files[victim])
     corrupt_object(object_path(clone, oid))
+    return files, clone, victim, oid
+
+
+def test_pull_after_a_corrupt_cache_object_repairs_it(git_repo, tmp_path):
+    files, clone, victim, oid = clone_with_a_corrupt_object(git_repo, tmp_path)
     result = run_cli(["pull"], cwd=clone)
     assert result.exit_code == 0, result.output
     assert "see above" not in result.output
@@ -67,16 +73,29 @@ def test_pull_after_a_corrupt_cache_object_repairs_it(git_repo, tmp_path):
 
 
 def test_fetch_replaces_a_corrupt_cache_object(git_repo, tmp_path):
-    files, clone = origin_and_clone(git_repo, tmp_path)
-    ok("push")
-    ok("fetch", cwd=clone)
-    victim = sorted(files)[3]
-    oid = xxhash.xxh3_128_hexdigest(files[victim])
-    corrupt_object(object_path(clone, oid))
+    files, clone, victim, oid = clone_with_a_corrupt_object(git_repo, tmp_path)
     fetched = ok("fetch", cwd=clone)
     assert fetched.startswith("1 fetched, 12 already in cache")
     assert object_path(clone, oid).read_bytes() == files[victim]
     assert ok("fetch", cwd=clone).startswith("0 fetched, 13 already in cache")
+
+
+def test_a_partial_pull_checks_out_what_arrived_and_names_the_rest(git_repo, tmp_path):
+    files, clone = origin_and_clone(git_repo, tmp_path)
+    victim = sorted(files)[2]
+    oid = xxhash.xxh3_128_hexdigest(files[victim])
+    ok("remote", "modify", "store", "packs", "false")  # loose objects: one file each
+    ok("push")
+    remote_object = tmp_path / "remote" / oid[:2] / oid[2:]
+    remote_object.chmod(0o644)
+    remote_object.unlink()
+    result = run_cli(["pull"], cwd=clone)
+    assert result.exit_code == 1
+    assert f"data/{victim}" in result.stderr and "see above" in result.stderr
+    assert read_tree(clone / "data") == {k: v for k, v in files.items() if k != victim}
+    ok("push")  # the object is on the remote again: running pull again finishes the job
+    ok("pull", cwd=clone)
+    assert read_tree(clone / "data") == files
 
 
 def test_fetch_reads_only_objects_the_stat_cache_cannot_vouch_for(git_repo, tmp_path):
