@@ -85,7 +85,7 @@ def _git_listed_pointers(root: str) -> list[str] | None:
 def load_tracked(repo: Repo, pointer_file: str) -> Tracked:
     pointer_file = os.path.abspath(pointer_file)
     check_inside_repo(repo, pointer_file, "pointer file")
-    pointer = load_pointer(pointer_file, repo.relpath(pointer_file))
+    pointer = load_pointer(pointer_file, repo.shown(repo.relpath(pointer_file)))
     target = os.path.join(os.path.dirname(pointer_file), pointer.path)
     rel = repo.relpath(target)
     return Tracked(pointer_file, pointer, target, rel, label=repo.shown(rel))

@@ -89,7 +89,7 @@ def check_add_target(repo: Repo, target: str) -> str:
     enclosing = enclosing_tracked_folder(repo, path)
     if enclosing is not None:
         raise DvcishError(
-            f"{target}: is inside the tracked folder {repo.relpath(enclosing)}; add that folder"
+            f"{target}: is inside the tracked folder {display_path(enclosing)}; add that folder"
         )
     return path
 
@@ -148,13 +148,13 @@ def _add_folder(
     progress: FileProgress | None,
 ) -> tuple[Pointer, int]:
     scan = reader.scan(path)
-    require_trackable(scan, rel)
+    require_trackable(scan, repo.shown(rel))
     # a bare ".dvcish" name never reaches scan.files (unsafe), so the suffix is the test
     nested = sorted(name for name in scan.files if name.endswith(POINTER_SUFFIX))
     if nested:
         raise DvcishError(
-            f"{rel}/{nested[0]}: a pointer file inside a folder being added; dvcish does not nest"
-            " tracked data"
+            f"{repo.shown(rel)}/{nested[0]}: a pointer file inside a folder being added; dvcish "
+            "does not nest tracked data"
         )
     oids, unknown = reader.known_oids(rel, scan.files)
     absent = repo.cache.freshen(set(oids.values()))

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dvcish.errors import CorruptObjectError, DvcishError
+from dvcish.fsutil import display_path
 from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
 from dvcish.pointer import Pointer, Source, pointer_path_for
 from dvcish.progress import Progress
@@ -240,7 +241,7 @@ def import_(
         _refuse_existing(target, pointer_file)
         enclosing = enclosing_tracked_folder(repo, target)
         if enclosing is not None:
-            raise DvcishError(f"{target}: is inside the tracked folder {repo.relpath(enclosing)}")
+            raise DvcishError(f"{target}: is inside the tracked folder {display_path(enclosing)}")
         src = Source(url=stored, path=normalize_path(path), rev=rev, rev_lock=source.sha)
         name = os.path.basename(target)
         pointer, summary = _pin(repo, source, location, src, name, jobs, progress)

@@ -117,7 +117,7 @@ def _read_tree(repo: Repo, tracked: Tracked, store: ObjectStore | None) -> Tree:
         return load_tree(repo.cache, oid)
     where = tracked.pointer_file
     if os.path.isabs(where):
-        where = repo.relpath(where)
+        where = repo.shown(repo.relpath(where))
     if store is not None:
         try:
             return load_tree(store, oid)
