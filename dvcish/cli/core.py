@@ -14,6 +14,7 @@ from dvcish.cli.options import (
     ALL_TAGS,
     JSON,
     REVS,
+    TARGETS,
     revision_selection,
 )
 from dvcish.cli.output import count, human_bytes, plural, say
@@ -65,7 +66,7 @@ def add(
 
 @app.command()
 def status(
-    targets: list[str] = typer.Argument(None, help="Pointers or data paths (default: all)."),
+    targets: list[str] = TARGETS,
     as_json: bool = JSON,
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No output; exit 1 if not clean."),
     cloud: bool = typer.Option(False, "-c", "--cloud", help="Compare with a remote instead."),
@@ -138,7 +139,7 @@ def _print_status(results, dirty) -> None:
 
 @app.command()
 def checkout(
-    targets: list[str] = typer.Argument(None, help="Pointers or data paths (default: all)."),
+    targets: list[str] = TARGETS,
     force: bool = typer.Option(False, "-f", "--force", help="Discard changes not in the cache."),
     as_json: bool = JSON,
 ) -> None:

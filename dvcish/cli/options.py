@@ -2,7 +2,9 @@
 
 import typer
 
-TARGETS = typer.Argument(None, help="Pointers, data paths, or files inside tracked folders.")
+TARGETS = typer.Argument(
+    None, help="Pointers, data paths, or paths inside tracked folders (default: all)."
+)
 REMOTE = typer.Option(None, "-r", "--remote", help="Remote name (default: core.remote).")
 JOBS = typer.Option(None, "-j", "--jobs", min=1, help="Parallel transfers (default 4x CPUs).")
 REVS = typer.Option(
