@@ -196,6 +196,7 @@ def sandbox(tmp_path_factory, moto_server) -> Path:
         _make_project(base / "project")
         _make_untracked(base / "untracked")
         make_dataset(base / "fresh" / "data", 6, seed="fresh")
+        (base / "home").mkdir()
     return base
 
 
@@ -272,6 +273,7 @@ def _environment(base: Path, moto_server) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DVCISH_"))}
     env.update(
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
+        HOME=str(base / "home"),  # examples that write to ~ stay in the sandbox
         XDG_CONFIG_HOME=str(base / "xdg"),
         AWS_ENDPOINT_URL_S3=moto_server.endpoint_url,
         AWS_ACCESS_KEY_ID=moto_server.access_key_id,

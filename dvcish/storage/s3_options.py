@@ -102,7 +102,7 @@ def check_setting(remote_name: str, key: str, value: Any) -> None:
         raise DvcishError(f"remote '{remote_name}': {message}") from None
 
 
-def parse_boolean(value: Any) -> bool:
+def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
     if str(value).strip().lower() in _TRUE:
@@ -114,7 +114,7 @@ def parse_boolean(value: Any) -> bool:
 
 def _ssl_verify(value: Any) -> bool | str:
     with contextlib.suppress(ValueError):
-        return parse_boolean(value)
+        return _boolean(value)
     if not os.path.isfile(str(value)):
         raise ValueError(f"must be true, false or an existing CA bundle file, not {value!r}")
     return str(value)
@@ -159,7 +159,7 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "access_key_id": str,
     "secret_access_key": str,
     "session_token": str,
-    "use_ssl": parse_boolean,
+    "use_ssl": _boolean,
     "ssl_verify": _ssl_verify,
     "addressing_style": _one_of(*ADDRESSING_STYLES),
     "sse": _one_of(*SSE_VALUES),
