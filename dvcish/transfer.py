@@ -229,10 +229,12 @@ def fetch(
         for entry in selected:
             needed.setdefault(entry.oid, tracked.shown_member(entry.path))
             sizes[entry.oid] = entry.size
-    absent = cache.freshen(set(needed), state)
-    if state is not None:
+    if state is None:
+        absent = cache.freshen(set(needed))
+    else:
         progress.phase("verifying what the cache holds")
-        absent |= cache.corrupt(set(needed) - absent, state)
+        absent, corrupt = cache.freshen_verified(set(needed), state)
+        absent |= corrupt  # quarantined: downloaded again below
     summary.present += len(needed) - len(absent)
     progress.totals(len(absent), sum(sizes[oid] for oid in absent))
 

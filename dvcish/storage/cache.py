@@ -169,32 +169,41 @@ class Cache(LocalStore):
     def _open_temp(self, oid: str) -> tuple[str, int]:
         return fsutil.create_temp(self.folder_of(oid), fsutil.READ_ONLY_MODE)
 
-    def freshen(self, oids: set[str], state: StatCache | None = None) -> set[str]:
+    def freshen(self, oids: set[str]) -> set[str]:
         """Give every held object of ``oids`` a new mtime (so gc's grace period covers its
-        reuse); return the oids the cache does not hold. With ``state``, an object the stat
-        cache had verified stays verified under its new mtime."""
-        return {oid for oid in oids if not self.touch(oid, state)}
+        reuse); return the oids the cache does not hold."""
+        return {oid for oid in oids if not self.touch(oid)}
 
-    def touch(self, oid: str, state: StatCache | None = None) -> bool:
+    def touch(self, oid: str) -> bool:
         """Freshen one object; False when the cache does not hold it."""
-        path = self.path_of(oid)
-        proven = False
         try:
-            if state is not None:
-                proven = state.is_verified(oid, stat_key(os.stat(path)))
-            os.utime(path)
+            os.utime(self.path_of(oid))
         except (FileNotFoundError, NotADirectoryError):
             return False
         except PermissionError:  # a shared cache written by another user: still there
             return self.exists(oid)
-        if proven and state is not None:
-            state.record_verified(oid, stat_key(os.stat(path)))
         return True
 
-    def corrupt(self, oids: set[str], state: StatCache) -> set[str]:
-        """The objects of ``oids`` whose bytes do not hash to their oid (now quarantined);
-        only objects the stat cache cannot vouch for are read."""
-        return {oid for oid in sorted(oids) if not self.verify(oid, state)}
+    def freshen_verified(self, oids: set[str], state: StatCache) -> tuple[set[str], set[str]]:
+        """Freshen the held objects of ``oids`` after proving their bytes: by the stat cache
+        (one stat each), else by hashing them. Returns (absent, corrupt); a corrupt object is
+        quarantined. Each proven object stays recorded as verified under its new mtime."""
+        known = state.verified_keys(oids)
+        absent: set[str] = set()
+        corrupt: set[str] = set()
+        for oid in sorted(oids):
+            path = self.path_of(oid)
+            try:
+                before = stat_key(os.stat(path))
+            except (FileNotFoundError, NotADirectoryError):
+                absent.add(oid)
+                continue
+            if known.get(oid) != before and not self.verify(oid, state):
+                corrupt.add(oid)
+                continue
+            if self.touch(oid):
+                state.record_verified(oid, stat_key(os.stat(path)))
+        return absent, corrupt
 
     def record_received(self, oids: set[str], state: StatCache) -> None:
         """Objects just downloaded were verified on the way in: tell the stat cache."""
