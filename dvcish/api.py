@@ -190,6 +190,7 @@ def _locked_repo(repo: str | None) -> Iterator[Any]:
     from dvcish.repo import open_repo
 
     opened = open_repo(repo)
+    opened.shown_from = opened.root  # paths in results: repo-relative
     try:
         with opened.lock():
             yield opened
@@ -233,6 +234,7 @@ def _local_source(root: str, rev: str | None, remote: str | None) -> Iterator[_S
     from dvcish.repo import open_repo
 
     repo = open_repo(root)
+    repo.shown_from = repo.root  # paths in results: repo-relative
     git = None
     try:
         if rev is None:

@@ -1,24 +1,34 @@
-"""Settings: ``.dvcish/config`` (committed) and ``.dvcish/config.local`` (git-ignored).
+"""Settings in three files, each a YAML mapping of sections, read lowest first:
 
-Both are YAML mappings of sections; ``config.local`` overrides ``config`` key by key, and
-``${VAR}`` in any string value is expanded from the environment when the value is read.
-Keys are dotted: ``cache.type``, ``cache.dir``, ``core.remote``, ``gc.grace``,
-``remote.<name>.<key>``.
+- the *user* config ``$XDG_CONFIG_HOME/dvcish/config`` (default ``~/.config/dvcish/config``),
+  for one person's defaults in every repository (jobs, a shared cache folder);
+- the *repo* config ``.dvcish/config`` (committed);
+- the *local* config ``.dvcish/config.local`` (git-ignored, for secrets and this machine).
+
+A later file overrides an earlier one key by key (local over repo over user), and ``${VAR}`` in
+any string value is expanded from the environment when the value is read. Keys are dotted:
+``cache.type``, ``cache.dir``, ``core.remote``, ``gc.grace``, ``remote.<name>.<key>``. Every
+known key is validated when it is written (``check_value``) and again when it is used.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import yaml
 
 from dvcish import fsutil
 from dvcish.errors import DvcishError, UsageError
+from dvcish.storage import s3_options
 
 CONFIG_NAME = "config"
 LOCAL_CONFIG_NAME = "config.local"
+USER = "user"
+REPO = "repo"
+LOCAL = "local"
+LEVELS = (USER, REPO, LOCAL)  # lowest precedence first
 LINK_TYPES = ("reflink", "hardlink", "symlink", "copy")
 DEFAULT_LINK_TYPES = ("reflink", "copy")
 SECRET_KEYS = ("secret_access_key", "session_token")
@@ -44,13 +54,15 @@ SIMPLE_KEYS = {
     "cache.dir": "folder",
     "core.remote": "remote name",
     "core.lock_timeout": "seconds",
+    "core.no_scm": "true or false",
     "gc.grace": "duration (30m, 2h, 1d or seconds)",
     "pack.threshold": "bytes",
     "pack.size": "bytes",
 }
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_DURATION_RE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)\s*([smhdw]?)")
+_DURATION_RE = re.compile(r"(-?(?:\d+(?:\.\d*)?|\.\d+))\s*([smhdw]?)")  # "-" to say why
 _SIZE_RE = re.compile(r"\s*([0-9]+)\s*([KMGT]?)(i?B)?\s*", re.IGNORECASE)
+DEFAULT_LOCK_TIMEOUT = 10.0
 _ENV_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -76,52 +88,138 @@ class ConfigFile:
 
     def save(self) -> None:
         text = yaml.safe_dump(self.data, sort_keys=True) if self.data else ""
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)  # the user config's folder
         fsutil.atomic_write_bytes(self.path, text.encode())
+
+
+def user_config_path() -> str:
+    """``$XDG_CONFIG_HOME/dvcish/config``, else ``~/.config/dvcish/config``."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "dvcish", CONFIG_NAME)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One effective value and the file it comes from (for ``config -l --show-origin``)."""
+
+    key: str
+    value: object
+    origin: str
 
 
 @dataclass
 class Config:
-    """The merged view of both files (local wins), with raw access for writing."""
+    """The merged view of the three files (local over repo over user), with raw access for
+    writing. ``project`` is the repo config."""
 
     project: ConfigFile
     local: ConfigFile
+    user: ConfigFile = field(default_factory=lambda: ConfigFile("", {}))
 
     @classmethod
-    def load(cls, dvcish_dir: str) -> Config:
+    def load(cls, dvcish_dir: str, with_user: bool = True) -> Config:
+        """A repository's config; ``with_user`` adds this person's user config beneath it."""
         return cls(
             ConfigFile.load(os.path.join(dvcish_dir, CONFIG_NAME)),
             ConfigFile.load(os.path.join(dvcish_dir, LOCAL_CONFIG_NAME)),
+            ConfigFile.load(user_config_path()) if with_user else ConfigFile("", {}),
         )
+
+    @classmethod
+    def user_only(cls) -> Config:
+        """The user config alone (``config --user`` outside any repository)."""
+        empty = ConfigFile("", {})
+        return cls(empty, ConfigFile("", {}), ConfigFile.load(user_config_path()))
+
+    def files(self) -> list[ConfigFile]:
+        """The files, lowest precedence first."""
+        return [self.user, self.project, self.local]
+
+    def file(self, level: str) -> ConfigFile:
+        return {USER: self.user, REPO: self.project, LOCAL: self.local}[level]
 
     def get(self, key: str) -> object:
         """The expanded value of a dotted key, or None when unset."""
-        value = _lookup(self.local.data, key)
-        if value is None:
-            value = _lookup(self.project.data, key)
-        return expand(value)
+        for source in reversed(self.files()):
+            value = _lookup(source.data, key)
+            if value is not None:
+                return expand(value)
+        return None
+
+    def origin(self, key: str) -> str | None:
+        """The path of the file the effective value of ``key`` comes from."""
+        for source in reversed(self.files()):
+            if _lookup(source.data, key) is not None:
+                return source.path
+        return None
 
     def section(self, dotted: str) -> dict:
         """A merged, expanded section such as ``remote.origin``."""
         merged: dict = {}
-        for source in (self.project.data, self.local.data):
-            found = _lookup(source, dotted)
+        for source in self.files():
+            found = _lookup(source.data, dotted)
             if isinstance(found, dict):
                 merged.update(found)
         return {key: expand(value) for key, value in merged.items()}
 
     def remote_names(self) -> list[str]:
         names: set[str] = set()
-        for source in (self.project.data, self.local.data):
-            remotes = source.get("remote")
+        for source in self.files():
+            remotes = source.data.get("remote")
             if isinstance(remotes, dict):
                 names.update(str(name) for name in remotes)
         return sorted(names)
 
-    def link_types(self) -> list[str]:
-        return parse_link_types(self.get("cache.type"), "cache.type")
+    def settings(self) -> list[Setting]:
+        """Every effective value (as written, not expanded), sorted by key."""
+        found: dict[str, Setting] = {}
+        for source in self.files():
+            for key, value in _flatten(source.data):
+                found[key] = Setting(key, value, source.path)
+        return [found[key] for key in sorted(found)]
 
-    def lock_timeout(self) -> float:
-        return parse_seconds(self.get("core.lock_timeout"), "core.lock_timeout", 10.0)
+    def link_types(self) -> list[str]:
+        return parse_link_types(self.get("cache.type"), self.label("cache.type"))
+
+    def lock_timeout(self, lenient: bool = False) -> float:
+        """``core.lock_timeout``; ``lenient`` falls back to the default on a bad value."""
+        key = "core.lock_timeout"
+        try:
+            return parse_seconds(self.get(key), self.label(key), DEFAULT_LOCK_TIMEOUT)
+        except DvcishError:
+            if lenient:
+                return DEFAULT_LOCK_TIMEOUT
+            raise
+
+    def label(self, key: str) -> str:
+        """``key`` and where it is set, for messages about a bad value."""
+        origin = self.origin(key)
+        return f"{key} (set in {origin})" if origin else key
+
+
+def as_text(value: object) -> str:
+    return ",".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def redacted_text(key: str, value: object) -> str:
+    """A value as text for output and logs; secrets (unless a ``${VAR}`` reference) hidden."""
+    if key.rsplit(".", 1)[-1] in SECRET_KEYS and "${" not in str(value):
+        return "***"
+    return as_text(value)
+
+
+def _flatten(data: dict) -> list[tuple[str, object]]:
+    """(dotted key, value) for every leaf; ``remote.<name>.<key>`` keeps the name whole."""
+    found = []
+    for section, body in data.items():
+        if not isinstance(body, dict):
+            continue
+        for name, value in body.items():
+            if section == "remote" and isinstance(value, dict):
+                found.extend((f"remote.{name}.{key}", item) for key, item in value.items())
+            else:
+                found.append((f"{section}.{name}", value))
+    return found
 
 
 def expand(value: object) -> object:
@@ -225,10 +323,44 @@ def check_key(key: str) -> None:
     raise UsageError(f"unknown config key {key!r}; known keys: {known}, remote.<name>.<key>")
 
 
-def coerce_value(key: str, value: str) -> object:
+def check_value(key: str, value: str) -> object:
+    """The value to store for ``key`` (a known key), or one error line saying what is wrong.
+
+    Values that ask for ``${VAR}`` are checked when they are used instead.
+    """
+    if "${" in value:
+        return value
     if key == "cache.type":
         return parse_link_types(value, key)
+    if key == "core.lock_timeout":
+        parse_seconds(value, key, 0.0)
+        return value
+    if key == "gc.grace":
+        parse_duration(value, key, 0.0)
+        return value
+    if key == "core.no_scm":
+        return parse_bool(value, key, False)
+    if key in ("pack.threshold", "pack.size"):
+        parse_size(value, key, 0)
+        return value
+    if key == "core.remote":
+        check_remote_name(value)
+        return value
+    if key == "cache.dir":
+        if not value.strip():
+            raise DvcishError("cache.dir: expected a folder path")
+        return value
+    parts = split_key(key)
+    if parts[0] == "remote" and parts[2] == "packs":
+        return parse_bool(value, f"remote '{parts[1]}': setting 'packs'", True)
+    if parts[0] == "remote" and parts[2] != "url":
+        s3_options.check_setting(parts[1], parts[2], value)
     return value
+
+
+def check_remote_name(name: str) -> None:
+    if not name or not all(ch.isalnum() or ch in "-_" for ch in name):
+        raise UsageError(f"bad remote name {name!r}; use letters, digits, - and _")
 
 
 def set_value(config_file: ConfigFile, key: str, value: object) -> None:

@@ -80,6 +80,19 @@ def write_all(fd: int, data: bytes | memoryview) -> None:
         view = view[written:]
 
 
+def display_path(path: str, start: str | None = None) -> str:
+    """How a path is printed: relative to the current folder (or ``start``), "/"-separated,
+    as git prints paths (``../data`` from a sibling folder, ``.`` for the folder itself)."""
+    return os.path.relpath(path, start).replace(os.sep, "/")
+
+
+def join_display(base: str, rest: str) -> str:
+    """``base/rest`` for a displayed base (``rest`` alone when the base is ``.``)."""
+    if not rest:
+        return base
+    return rest if base == "." else f"{base}/{rest}"
+
+
 def remove_quietly(path: str) -> None:
     try:
         os.unlink(path)

@@ -59,6 +59,12 @@ class Git:
                     f"git refuses {self.root}: owned by another user; "
                     f"run `git config --global --add safe.directory {self.root}`"
                 )
+            dot_git = os.path.join(self.root, ".git")
+            if os.path.lexists(dot_git):
+                raise DvcishError(
+                    f"{dot_git} is broken (git says: {_last_line(found.stderr)}); repair it, "
+                    "or clone the repository again"
+                )
             raise DvcishError(f"{self.root} is not a git repository; run `git init` there")
 
     def __enter__(self) -> Git:
@@ -187,6 +193,10 @@ class Git:
         return out
 
     def _unknown(self, rev: str) -> DvcishError:
+        if self.head_sha() is None and not self.branches():
+            return DvcishError(
+                f"{self.root} has no commits yet, so {rev!r} names nothing; commit first"
+            )
         hint = " (this is a shallow clone: `git fetch --unshallow`)" if self.is_shallow() else ""
         return DvcishError(
             f"unknown revision {rev!r} in {self.root}; check `git tag`/`git branch`{hint}"
@@ -320,6 +330,27 @@ def deleted_pointer_files(root: str) -> dict[str, bytes]:
     }
 
 
+def work_tree_root(path: str) -> str | None:
+    """The top folder of the git work tree holding ``path``, or None outside any."""
+    done = _git(["rev-parse", "--show-toplevel"], path, check=False)
+    if done.returncode != 0:
+        return None
+    return done.stdout.decode("utf-8", "surrogateescape").strip() or None
+
+
+def files_in_git_index(root: str, paths: Sequence[str]) -> list[str]:
+    """The files git tracks (its index) at or below ``paths``, relative to ``root``; empty when
+    ``root`` is not in a git work tree."""
+    if not paths:
+        return []
+    done = _git(["ls-files", "-z", "--cached", "--", *paths], root, check=False)
+    if done.returncode != 0:
+        return []
+    return sorted(
+        name for name in done.stdout.decode("utf-8", "surrogateescape").split("\0") if name
+    )
+
+
 def clone(
     url: str, dest: str | os.PathLike[str], rev: str | None = None, shallow: bool = True
 ) -> str:
@@ -351,7 +382,10 @@ def clone(
             if existed:
                 os.mkdir(dest)
             raise
-    return _git(["rev-parse", "HEAD"], dest).stdout.decode().strip()
+    head = _git(["rev-parse", "--verify", "-q", "HEAD"], dest, check=False)
+    if head.returncode != 0:
+        raise DvcishError(f"cannot read {url}: it has no commits yet; commit something first")
+    return head.stdout.decode().strip()
 
 
 def _clone_commit(source: str, dest: str, rev: str, shallow: bool, url: str) -> None:

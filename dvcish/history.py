@@ -179,7 +179,8 @@ def data_rel(pointer_path: str, pointer: Pointer, origin: str) -> str:
 def tracked_at(repo: Repo, label: str, pointer_path: str, pointer: Pointer) -> Tracked:
     origin = f"{pointer_path}@{label}"
     rel = data_rel(pointer_path, pointer, origin)
-    return Tracked(origin, pointer, os.path.join(repo.root, *rel.split("/")), rel)
+    target = os.path.join(repo.root, *rel.split("/"))
+    return Tracked(origin, pointer, target, rel, label=repo.shown(rel))
 
 
 def git_prefix(root: str) -> str:

@@ -8,14 +8,19 @@ is expanded) or from another repository's committed config (untrusted: values as
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from dvcish.config import Config, parse_bool, parse_size
-from dvcish.errors import DvcishError
+from dvcish.errors import DvcishError, UsageError
 from dvcish.repo import Repo
 from dvcish.storage.base import ObjectStore
-from dvcish.storage.factory import open_store
+from dvcish.storage.factory import FILE_SCHEME, S3_SCHEME, open_store
+from dvcish.storage.local import LocalStore
 from dvcish.storage.packed import PackOptions
+
+# "s3:/bucket", "s3:bucket", "file:/x", "https:/host": a word and a colon, then no "//"
+_SCHEME_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 @dataclass
@@ -51,12 +56,41 @@ def open_remote(repo: Repo, name: str | None) -> ObjectStore:
     as the config says, keeping downloaded index files in ``.dvcish/tmp/index``."""
     name = name or default_remote(repo.config)
     if not name:
-        raise DvcishError(
-            "no remote given and no default remote; use -r NAME or `dvcish remote default NAME`"
-        )
+        raise DvcishError(no_default_message(repo.config))
     settings = require_remote(repo.config, name)
     packing = pack_options(repo.config, name, settings)
-    return open_store(name, settings, repo.root, packing, os.path.join(repo.tmp_dir, "index"))
+    index_cache = os.path.join(repo.tmp_dir, "index")
+    store = open_store(name, settings, repo.root, packing, index_cache)
+    if isinstance(store.backend, LocalStore):
+        check_outside_repo(repo.root, store.backend.root, store.description)
+    return store
+
+
+def no_default_message(config: Config, for_transfer: bool = True) -> str:
+    """What to do when no remote is named and none is the default."""
+    names = config.remote_names()
+    if not names:
+        return (
+            f"no remote is configured ({config.project.path} names none); add one with "
+            "`dvcish remote add -d NAME URL` and commit .dvcish/config"
+        )
+    given = "no remote given and " if for_transfer else ""
+    choose = "use -r NAME or " if for_transfer else "set one with "
+    return (
+        f"{given}no default remote (known: {', '.join(names)}); "
+        f"{choose}`dvcish remote default NAME`"
+    )
+
+
+def check_outside_repo(root: str, folder: str, what: str) -> None:
+    """A folder remote inside the repository would put objects into the work tree."""
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(folder)
+    if real == real_root or real.startswith(real_root + os.sep):
+        raise DvcishError(
+            f"{what} is a folder inside the repository {root}; choose a folder "
+            "outside it (a typo such as s3:/bucket for s3://bucket lands here too)"
+        )
 
 
 def pack_options(config: Config, name: str, settings: dict) -> PackOptions:
@@ -105,3 +139,36 @@ def open_configured(
     """The store of remote ``name`` in any repository's config (see ``remote_settings``)."""
     name, settings = remote_settings(config, name, where, trusted)
     return open_store(name, settings, base_dir)
+
+
+def normalize_url(repo: Repo | None, url: str) -> str:
+    """s3:// URLs stay as given; a relative local path is made relative to the repo root.
+
+    Refused: a mistyped scheme (``s3:/bucket`` would otherwise become a folder) and a folder
+    inside the repository (its objects would land in the work tree). Outside a repository (the
+    user config) a folder must be given as an absolute path.
+    """
+    if url.startswith(S3_SCHEME):
+        if len(url) <= len(S3_SCHEME) or url[len(S3_SCHEME)] == "/":
+            raise UsageError(f"bad S3 url {url!r}; use s3://bucket or s3://bucket/prefix")
+        return url
+    if "://" in url and not url.startswith(FILE_SCHEME):
+        raise UsageError(f"unsupported remote url {url!r}; use a folder path, file:// or s3://")
+    if _SCHEME_LIKE.match(url) and not url.startswith(FILE_SCHEME):
+        raise UsageError(
+            f"remote url {url!r} looks like a mistyped scheme; use s3://bucket/prefix, "
+            "file:///folder, or ./NAME for a folder whose name has a colon"
+        )
+    path = url[len(FILE_SCHEME) :] if url.startswith(FILE_SCHEME) else url
+    if not path:
+        raise UsageError("empty remote url; give a folder path, file:// or s3://")
+    if "${" in path:
+        return path
+    if repo is None:
+        if not os.path.isabs(os.path.expanduser(path)):
+            raise UsageError(f"remote url {url!r}: use an absolute folder path in the user config")
+        return path
+    check_outside_repo(repo.root, os.path.abspath(os.path.expanduser(path)), f"remote url {url!r}")
+    if os.path.isabs(path) or path.startswith("~"):
+        return path
+    return os.path.relpath(os.path.abspath(path), repo.root)

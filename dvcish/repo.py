@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from dvcish.config import Config
+from dvcish.config import Config, parse_bool, redacted_text
 from dvcish.errors import DvcishError
+from dvcish.fsutil import display_path
 from dvcish.lock import RepoLock
 from dvcish.state import StateDB
 from dvcish.storage.cache import Cache
+
+log = logging.getLogger(__name__)
 
 DVCISH_DIR = ".dvcish"
 CACHE_ENV = "DVCISH_CACHE_DIR"
@@ -19,6 +24,9 @@ CACHE_ENV = "DVCISH_CACHE_DIR"
 class Repo:
     root: str
     config: Config
+    # Paths in results and messages are relative to this folder; None: the current folder
+    # (the CLI, as git prints paths). The Python API uses the repository root.
+    shown_from: str | None = None
     _cache: Cache | None = field(default=None, repr=False)
     _state: StateDB | None = field(default=None, repr=False)
 
@@ -32,7 +40,13 @@ class Repo:
 
     @property
     def has_scm(self) -> bool:
-        return os.path.exists(os.path.join(self.root, ".git"))
+        return not self.no_scm and os.path.exists(os.path.join(self.root, ".git"))
+
+    @property
+    def no_scm(self) -> bool:
+        """``core.no_scm``: a repository without git (no .gitignore lines, no git hints)."""
+        value = self.config.get("core.no_scm")
+        return parse_bool(value, self.config.label("core.no_scm"), False)
 
     @property
     def cache(self) -> Cache:
@@ -55,13 +69,20 @@ class Repo:
             raise DvcishError("cache.dir: expected a folder path")
         return os.path.join(self.dvcish_dir, os.path.expanduser(configured))
 
-    def lock(self) -> RepoLock:
+    def lock(self, on_wait: Callable[[str], None] | None = None, lenient: bool = False) -> RepoLock:
+        """The repo lock. ``lenient`` (commands that fix settings) waits the default time when
+        ``core.lock_timeout`` holds a bad value instead of refusing to start."""
         os.makedirs(self.tmp_dir, exist_ok=True)
-        return RepoLock(os.path.join(self.tmp_dir, "lock"), self.config.lock_timeout())
+        timeout = self.config.lock_timeout(lenient)
+        return RepoLock(os.path.join(self.tmp_dir, "lock"), timeout, on_wait=on_wait)
 
     def relpath(self, path: str) -> str:
         """A repo-relative, "/"-separated path for an absolute path inside the repo."""
         return os.path.relpath(path, self.root).replace(os.sep, "/")
+
+    def shown(self, rel: str) -> str:
+        """A repo-relative path as printed: relative to ``shown_from`` (default: the cwd)."""
+        return display_path(os.path.join(self.root, rel), self.shown_from)
 
     def close(self) -> None:
         if self._state is not None:
@@ -82,4 +103,10 @@ def find_root(start: str | None = None) -> str:
 
 def open_repo(start: str | None = None) -> Repo:
     root = find_root(start)
-    return Repo(root=root, config=Config.load(os.path.join(root, DVCISH_DIR)))
+    config = Config.load(os.path.join(root, DVCISH_DIR))
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("repository %s", root)
+        for setting in config.settings():
+            shown = redacted_text(setting.key, setting.value)
+            log.debug("config %s = %s (from %s)", setting.key, shown, setting.origin)
+    return Repo(root=root, config=config)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from dvcish import transfer
 from dvcish.config import Config
 from dvcish.errors import CorruptObjectError, DvcishError
-from dvcish.git import Git, clone
+from dvcish.git import Git, clone, work_tree_root
 from dvcish.pointer import POINTER_SUFFIX, Pointer, Source, parse_pointer, pointer_path_for
 from dvcish.progress import Progress
 from dvcish.remotes import open_configured, remote_settings
@@ -39,7 +39,8 @@ _SCP_LIKE = re.compile(r"^[^/]+:")  # git's rule: a colon before the first slash
 
 @dataclass
 class SourceRepo:
-    """A source read at one commit; ``root`` is a clone that lives as long as the context."""
+    """A source read at one commit; ``root`` is the dvcish project inside a clone that lives as
+    long as the context (the clone itself, or a folder of it: ``prefix``)."""
 
     url: str  # as the user gave it (for messages)
     root: str
@@ -47,13 +48,24 @@ class SourceRepo:
     config: Config
     git: Git
     base_dir: str  # where a relative folder remote in the source's config is resolved
+    prefix: str = ""  # the project's folder in the git repository, "" or ending in "/"
+    given_prefix: str = ""  # the part of the user's PATH that named that folder (URL form)
 
     def lookup(self, rel: str) -> Pointer | None:
-        data = self.git.read_file_at(self.sha, rel)
+        """The pointer at project-relative ``rel``, or None."""
+        data = self.git.read_file_at(self.sha, self.prefix + rel)
         return None if data is None else parse_pointer(data, f"{rel}@{self.sha[:12]}")
 
     def where(self) -> str:
         return f"{self.url}@{self.sha[:12]}"
+
+    def locate(self, path: str) -> Location:
+        """What PATH names: relative to the project, or, for a project in a folder of a git
+        URL, to the git repository (``proj/data``)."""
+        rel = normalize_path(path)
+        if self.given_prefix and (rel + "/").startswith(self.given_prefix):
+            rel = rel[len(self.given_prefix) :]
+        return locate(rel, self.lookup, self.where())
 
 
 @dataclass(frozen=True)
@@ -72,10 +84,15 @@ class Location:
     def name(self) -> str:
         return posixpath.basename(self.subpath or self.data_rel)
 
-    def tracked(self, root: str, rel: str | None = None) -> Tracked:
+    def tracked(self, root: str, rel: str | None = None, label: str | None = None) -> Tracked:
+        """The pointer as a Tracked inside the clone at ``root``; printed as ``label`` (default:
+        its path in the source)."""
         pointer_file = os.path.join(root, self.pointer_rel)
         target = os.path.join(root, self.data_rel)
-        return Tracked(pointer_file, self.pointer, target, rel or self.data_rel, self.subpath)
+        shown = label if label is not None else self.data_rel
+        return Tracked(
+            pointer_file, self.pointer, target, rel or self.data_rel, self.subpath, shown
+        )
 
 
 @dataclass
@@ -93,21 +110,69 @@ def is_local_path(url: str) -> bool:
     return "://" not in url and not _SCP_LIKE.match(url)
 
 
+@dataclass(frozen=True)
+class Cloned:
+    """A clone of a source and where its dvcish project is in it."""
+
+    sha: str
+    prefix: str  # the project's folder in the git repository, "" or ending in "/"
+    given_prefix: str  # the part of the user's PATH that named that folder (URL form)
+
+
+def clone_project(location: str, dest: str, rev: str | None, path: str | None) -> Cloned:
+    """Clone the git repository of ``location`` (a URL, or a local folder that may be a folder
+    of a git work tree) into ``dest`` at ``rev``; find the project in it (see open_source)."""
+    prefix = ""
+    if is_local_path(location) and os.path.isdir(location):
+        top = work_tree_root(location)
+        if top is not None and os.path.realpath(top) != os.path.realpath(location):
+            prefix = os.path.relpath(os.path.realpath(location), os.path.realpath(top)) + "/"
+            location = top
+    sha = clone(location, dest, rev)
+    given = "" if prefix else _project_on_path(dest, path)
+    return Cloned(sha, prefix or given, given)
+
+
 @contextlib.contextmanager
-def open_source(url: str, rev: str | None, base: str | None = None) -> Iterator[SourceRepo]:
-    """Shallow-clone ``url`` at ``rev`` into a temp folder; a relative local path is under base."""
+def open_source(
+    url: str, rev: str | None, base: str | None = None, path: str | None = None
+) -> Iterator[SourceRepo]:
+    """Shallow-clone ``url`` at ``rev`` into a temp folder; a relative local path is under base.
+
+    The dvcish project may be a folder of the git repository: a local ``url`` may name that
+    folder (its git work tree is cloned), and for a git URL the project is the first folder on
+    ``path`` that holds ``.dvcish/``.
+    """
     location = os.path.join(base, url) if base and is_local_path(url) else url
+    local = is_local_path(url) and os.path.isdir(location)
     with tempfile.TemporaryDirectory(prefix="dvcish-source-") as tmp:
         dest = os.path.join(tmp, "repo")
-        sha = clone(location, dest, rev)
-        if not os.path.isdir(os.path.join(dest, DVCISH_DIR)):
-            raise DvcishError(f"{url}@{rev or 'HEAD'} is not a dvcish repository (no .dvcish/)")
-        local = os.path.isdir(location) if is_local_path(url) else False
-        with Git(dest) as git:
-            config = Config.load(os.path.join(dest, DVCISH_DIR))
-            yield SourceRepo(
-                url, dest, sha, config, git, os.path.abspath(location if local else dest)
+        cloned = clone_project(location, dest, rev, path)
+        root = os.path.join(dest, cloned.prefix)
+        if not os.path.isdir(os.path.join(root, DVCISH_DIR)):
+            raise DvcishError(
+                f"{url}@{rev or 'HEAD'} is not a dvcish repository (no .dvcish/); for a project "
+                "in a folder of a git repository, start PATH with that folder"
             )
+        with Git(dest) as git:
+            config = Config.load(os.path.join(root, DVCISH_DIR), with_user=False)
+            base_dir = os.path.abspath(location if local else root)
+            yield SourceRepo(
+                url, root, cloned.sha, config, git, base_dir, cloned.prefix, cloned.given_prefix
+            )
+
+
+def _project_on_path(clone_root: str, path: str | None) -> str:
+    """The first folder on ``path`` (git-relative) that holds .dvcish/, as "dir/"; "" if none
+    (or when the clone's root is the project)."""
+    if os.path.isdir(os.path.join(clone_root, DVCISH_DIR)) or not path:
+        return ""
+    parts = normalize_path(path).split("/")[:-1]
+    for depth in range(1, len(parts) + 1):
+        folder = "/".join(parts[:depth])
+        if os.path.isdir(os.path.join(clone_root, folder, DVCISH_DIR)):
+            return folder + "/"
+    return ""
 
 
 def normalize_path(path: str) -> str:
@@ -181,7 +246,7 @@ def fetch_location(
         # the tree first, to refuse a subpath it does not hold before any download
         if subpath is not None and not members(_tree(cache, store, pointer.oid), subpath):
             raise DvcishError(
-                f"{tracked.rel}/{subpath}: not tracked by dvcish in {where}; check the path"
+                f"{tracked.shown_member(subpath)}: not tracked by dvcish in {where}; check the path"
             )
         summary = transfer.fetch(cache, store, [tracked], store_jobs(store, jobs), progress)
         if early:  # the tree came down above: count it as fetched

@@ -13,12 +13,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
+from collections.abc import Iterable
 from typing import NamedTuple
 
 # A file is "racily clean" when its mtime is this close to the moment its oid was recorded:
 # on filesystems with sub-second timestamps a few timer ticks, otherwise two seconds.
 FINE_MARGIN_NS = 50_000_000
 COARSE_MARGIN_NS = 2_000_000_000
+QUERY_CHUNK = 500  # oids per "IN (...)" query (sqlite allows 999 parameters)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, inode INTEGER, mtime_ns INTEGER, size INTEGER,
@@ -57,7 +59,7 @@ class StateDB:
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
         self._pending_files: list[tuple] = []
-        self._pending_verified: list[tuple] = []
+        self._pending_verified: dict[str, StatKey] = {}  # seen by is_verified before commit
 
     def close(self) -> None:
         self.commit()
@@ -86,15 +88,35 @@ class StateDB:
         )
 
     def is_verified(self, oid: str, key: StatKey) -> bool:
+        pending = self._pending_verified.get(oid)
+        if pending is not None:
+            return pending == key
         row = self._conn.execute(
             "SELECT inode, mtime_ns, size FROM verified WHERE oid = ?", (oid,)
         ).fetchone()
         return row is not None and StatKey(*row) == key
 
+    def verified_keys(self, oids: Iterable[str]) -> dict[str, StatKey]:
+        """The recorded stat of each of these objects that was verified (a few queries)."""
+        wanted = list(oids)
+        found: dict[str, StatKey] = {}
+        for start in range(0, len(wanted), QUERY_CHUNK):
+            chunk = wanted[start : start + QUERY_CHUNK]
+            rows = self._conn.execute(
+                "SELECT oid, inode, mtime_ns, size FROM verified WHERE oid IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update((row[0], StatKey(*row[1:])) for row in rows)
+        pending = self._pending_verified
+        found.update((oid, pending[oid]) for oid in wanted if oid in pending)
+        return found
+
     def record_verified(self, oid: str, key: StatKey) -> None:
-        self._pending_verified.append((oid, key.inode, key.mtime_ns, key.size))
+        self._pending_verified[oid] = key
 
     def forget_verified(self, oid: str) -> None:
+        self._pending_verified.pop(oid, None)
         self._conn.execute("DELETE FROM verified WHERE oid = ?", (oid,))
 
     def commit(self) -> None:
@@ -109,7 +131,8 @@ class StateDB:
                 [row + (now,) for row in self._pending_files],
             )
             self._conn.executemany(
-                "INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?)", self._pending_verified
+                "INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?)",
+                [(oid, *key) for oid, key in self._pending_verified.items()],
             )
         except BaseException:
             self._conn.execute("ROLLBACK")
@@ -125,6 +148,9 @@ class NullState:
 
     def is_verified(self, oid: str, key: StatKey) -> bool:
         return False
+
+    def verified_keys(self, oids: Iterable[str]) -> dict[str, StatKey]:
+        return {}
 
     def record_verified(self, oid: str, key: StatKey) -> None:
         pass

@@ -7,6 +7,7 @@ import subprocess
 from dataclasses import dataclass
 
 from dvcish.errors import DvcishError
+from dvcish.fsutil import display_path, join_display
 from dvcish.pointer import POINTER_SUFFIX, Pointer, is_pointer_name, load_pointer
 from dvcish.repo import DVCISH_DIR, Repo
 
@@ -21,7 +22,17 @@ class Tracked:
     pointer: Pointer
     target: str  # absolute path of the data
     rel: str  # repo-relative path of the data, "/"-separated
-    subpath: str | None = None  # a file inside a tracked folder (granular pull)
+    subpath: str | None = None  # a file or folder inside a tracked folder (granular pull)
+    label: str | None = None  # how to print the data path, when not relative to the cwd
+
+    @property
+    def shown(self) -> str:
+        """The data path as printed: relative to the current folder (or ``label``)."""
+        return self.label if self.label is not None else display_path(self.target)
+
+    def shown_member(self, path: str) -> str:
+        """A path inside the tracked folder (tree-relative), as printed."""
+        return join_display(self.shown, path)
 
 
 def find_pointer_files(repo: Repo) -> list[str]:
@@ -76,9 +87,10 @@ def git_listed(root: str, suffix: str) -> list[str] | None:
 def load_tracked(repo: Repo, pointer_file: str) -> Tracked:
     pointer_file = os.path.abspath(pointer_file)
     check_inside_repo(repo, pointer_file, "pointer file")
-    pointer = load_pointer(pointer_file, repo.relpath(pointer_file))
+    pointer = load_pointer(pointer_file, repo.shown(repo.relpath(pointer_file)))
     target = os.path.join(os.path.dirname(pointer_file), pointer.path)
-    return Tracked(pointer_file, pointer, target, repo.relpath(target))
+    rel = repo.relpath(target)
+    return Tracked(pointer_file, pointer, target, rel, label=repo.shown(rel))
 
 
 def all_tracked(repo: Repo) -> list[Tracked]:

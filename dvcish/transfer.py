@@ -24,7 +24,7 @@ from dvcish.errors import (
 )
 from dvcish.progress import Progress, Tally
 from dvcish.storage.base import ObjectStore, ReadGroup
-from dvcish.storage.cache import Cache
+from dvcish.storage.cache import Cache, StatCache
 from dvcish.targets import Tracked
 from dvcish.tree import Tree, load_tree, members
 
@@ -47,7 +47,7 @@ def default_jobs() -> int:
 @dataclass(frozen=True)
 class Failure:
     oid: str
-    path: str  # repo-relative data path the object stands for ("" when unknown)
+    path: str  # the data path the object stands for, as printed ("" when unknown)
     kind: str
     message: str
 
@@ -119,14 +119,14 @@ def wanted_from_cache(cache: Cache, tracked_list: Iterable[Tracked]) -> Wanted:
     for tracked in tracked_list:
         pointer = tracked.pointer
         if pointer.kind == "file":
-            wanted.files.setdefault(pointer.oid, tracked.rel)
+            wanted.files.setdefault(pointer.oid, tracked.shown)
             continue
         if not cache.exists(pointer.oid):
-            wanted.unknown_trees.setdefault(pointer.oid, tracked.rel)
+            wanted.unknown_trees.setdefault(pointer.oid, tracked.shown)
             continue
         tree = load_tree(cache, pointer.oid)
         for entry in members(tree, tracked.subpath):
-            wanted.files.setdefault(entry.oid, f"{tracked.rel}/{entry.path}")
+            wanted.files.setdefault(entry.oid, tracked.shown_member(entry.path))
         if tracked.subpath is None:
             wanted.trees[pointer.oid] = {entry.oid for entry in tree.entries}
     return wanted
@@ -206,9 +206,15 @@ def fetch(
     tracked_list: list[Tracked],
     jobs: int,
     progress: Progress | None = None,
+    state: StatCache | None = None,
 ) -> TransferSummary:
     """Download into the cache what the pointers need that it lacks (trees first, read to
-    learn their members); every object is verified before it gets its final name."""
+    learn their members); every object is verified before it gets its final name.
+
+    With ``state`` (a stat cache), objects already in the cache are verified too, reading only
+    those the stat cache cannot vouch for: a corrupt one is quarantined and downloaded again.
+    Without it (``pull``) checkout verifies what it delivers.
+    """
     progress = progress or Progress()
     summary = TransferSummary()
     progress.phase("reading the folder lists")
@@ -218,7 +224,7 @@ def fetch(
     for tracked in tracked_list:
         pointer = tracked.pointer
         if pointer.kind == "file":
-            needed.setdefault(pointer.oid, tracked.rel)
+            needed.setdefault(pointer.oid, tracked.shown)
             sizes[pointer.oid] = pointer.size
             continue
         tree = _tree_for_fetch(cache, store, tracked, summary)
@@ -226,14 +232,19 @@ def fetch(
             continue
         selected = members(tree, tracked.subpath)
         if tracked.subpath is not None and not selected:
-            path = f"{tracked.rel}/{tracked.subpath}"
+            path = tracked.shown_member(tracked.subpath)
             message = f"{path}: not in this version's data"
             summary.failed.append(Failure(pointer.oid, path, NOT_IN_SELECTION, message))
         for entry in selected:
-            needed.setdefault(entry.oid, f"{tracked.rel}/{entry.path}")
+            needed.setdefault(entry.oid, tracked.shown_member(entry.path))
             sizes[entry.oid] = entry.size
-    progress.phase("checking the cache")
-    absent = cache.freshen(set(needed))
+    if state is None:
+        progress.phase("checking the cache")
+        absent = cache.freshen(set(needed))
+    else:
+        progress.phase("verifying what the cache holds")
+        absent, corrupt = cache.freshen_verified(set(needed), state)
+        absent |= corrupt  # quarantined: downloaded again below
     summary.present += len(needed) - len(absent)
     if absent:
         progress.phase("downloading")
@@ -245,6 +256,8 @@ def fetch(
     finally:
         progress.phase("making the cache durable")
         cache.flush()  # what arrived is kept, even when the command fails
+    if state is not None:
+        cache.record_received(absent, state)  # those that arrived: verified on the way in
     return summary
 
 
@@ -264,9 +277,9 @@ def _tree_for_fetch(
         cache.flush()
         tree = load_tree(cache, oid)
     except DvcishError as exc:
-        failure = failure_of(exc, oid, tracked.rel)
-        message = f"{tracked.rel}: tree {oid}: {exc}"
-        summary.failed.append(Failure(oid, tracked.rel, failure.kind, message))
+        failure = failure_of(exc, oid, tracked.shown)
+        message = f"{tracked.shown}: tree {oid}: {exc}"
+        summary.failed.append(Failure(oid, tracked.shown, failure.kind, message))
         return None
     summary.transferred += 1
     return tree

@@ -386,3 +386,52 @@ def test_git_add_hint_is_shell_quoted(git_repo):
     write_files(git_repo, {"my data/a": b"1"})
     out = add_ok("my data")
     assert "git add 'my data.dvcish' .gitignore" in out
+
+
+# ----------------------------------------------------------------------------- git and dvcish
+
+
+def test_data_that_git_tracks_is_refused_with_the_command_that_untracks_it(git_repo):
+    files = make_dataset(git_repo / "data", 5, seed="in-git")
+    write_files(git_repo, {"other.bin": b"not in git"})
+    git(git_repo, "add", "data")
+    git(git_repo, "commit", "-q", "-m", "data in git")
+    before = snapshot(git_repo)
+    result = run_cli(["add", "other.bin", "data"])
+    assert result.exit_code == 1
+    first = sorted(files)[0]
+    line = assert_one_error(result.stderr, f"data/{first}", "and 2 more", "already tracked by git")
+    assert "`git rm -r --cached data`" in line
+    assert snapshot(git_repo) == before
+    git(git_repo, "rm", "-r", "-q", "--cached", "data")
+    add_ok("data")
+    assert git(git_repo, "check-ignore", "data/" + first) == "data/" + first
+
+
+def test_a_staged_file_is_refused_too_from_a_subfolder(git_repo):
+    write_files(git_repo, {"sub/model.pt": b"weights"})
+    git(git_repo, "add", "sub/model.pt")
+    result = run_cli(["add", "model.pt"], cwd=git_repo / "sub")
+    assert result.exit_code == 1
+    line = assert_one_error(result.stderr, "model.pt: already tracked by git")
+    assert "`git rm -r --cached model.pt`" in line
+
+
+def test_empty_folder_counts_no_files(git_repo):
+    (git_repo / "empty").mkdir()
+    assert "Added empty (0 files, 0 B; 0 hashed)" in add_ok("empty")
+
+
+def test_a_repository_without_git_writes_no_gitignore_and_no_git_hint(tmp_path, monkeypatch):
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    root = tmp_path / "plain"
+    root.mkdir()
+    monkeypatch.chdir(root)
+    init = helpers.cli_ok("init", "--no-scm")
+    assert "git add" not in init
+    assert not (root / ".dvcish" / ".gitignore").exists()
+    write_files(root, {"sub/f": b"x"})
+    out = add_ok("sub/f")
+    assert "git add" not in out
+    assert not (root / "sub" / ".gitignore").exists()
+    assert helpers.cli_ok("status") == "Data and pointers are up to date.\n"

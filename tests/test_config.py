@@ -221,3 +221,150 @@ def test_cache_dir_relative_to_the_dvcish_folder(git_repo):
     ok("add", "f")
     oid = xxhash.xxh3_128_hexdigest(b"relative")
     assert (git_repo / "my-cache" / oid[:2] / oid[2:]).read_bytes() == b"relative"
+
+
+# ----------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        ("core.lock_timeout", "abc", "number of seconds"),
+        ("gc.grace", "-1", "non-negative"),
+        ("gc.grace", "soon", "number of seconds"),
+        ("core.no_scm", "maybe", "true or false"),
+        ("pack.size", "big", "size"),
+        ("core.remote", "nope", "no remote named 'nope'"),
+    ],
+)
+def test_bad_values_are_refused_before_anything_is_written(git_repo, key, value, fragment):
+    before = snapshot(git_repo)
+    result = run_cli(["config", key, value])
+    assert result.exit_code == 1, result.output
+    assert_one_error(result.stderr, key, fragment)
+    assert snapshot(git_repo) == before
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "fragment"),
+    [
+        ("jobs", "many", "'jobs' must be a positive number"),
+        ("jobs", "-3", "'jobs' must be a positive number"),
+        ("use_ssl", "perhaps", "'use_ssl' must be true or false"),
+        ("addressing_style", "sideways", "'addressing_style' must be one of"),
+        ("sse", "rot13", "'sse' must be one of"),
+        ("read_timeout", "0", "'read_timeout' must be a positive number"),
+        ("endpointurl", "ftp://x", "'endpointurl' must be"),
+        ("packs", "sometimes", "true or false"),
+    ],
+)
+def test_bad_remote_options_are_refused(git_repo, tmp_path, key, value, fragment):
+    ok("remote", "add", "store", str(tmp_path / "remote"))
+    before = snapshot(git_repo)
+    for args in (
+        ["remote", "modify", "store", key, value],
+        ["config", f"remote.store.{key}", value],
+    ):
+        result = run_cli(args)
+        assert result.exit_code == 1, result.output
+        assert_one_error(result.stderr, "store", fragment)
+    assert snapshot(git_repo) == before
+
+
+def test_a_negative_value_is_a_value_not_an_option(git_repo, tmp_path):
+    result = run_cli(["config", "gc.grace", "-1"])
+    assert result.exit_code == 1
+    assert "No such option" not in result.output
+    assert_one_error(result.stderr, "gc.grace", "non-negative")
+    ok("remote", "add", "store", str(tmp_path / "remote"))
+    result = run_cli(["remote", "modify", "store", "read_timeout", "-2.5", "--local"])
+    assert_one_error(result.stderr, "read_timeout", "positive")
+    ok("config", "--local", "gc.grace", "60")  # flags still work around such values
+
+
+def test_one_bad_value_does_not_lock_the_repository(git_repo, tmp_path):
+    """A hand-edited bad value: commands that need it say which file and key; `config --unset`
+    and `remote modify --unset` always work."""
+    ok("remote", "add", "store", str(tmp_path / "remote"))
+    (git_repo / ".dvcish/config.local").write_text(
+        "core:\n  lock_timeout: abc\nremote:\n  store:\n    jobs: many\n"
+    )
+    write_files(git_repo, {"f": b"x"})
+    result = run_cli(["add", "f"])
+    assert_one_error(result.stderr, "core.lock_timeout", "config.local", "abc")
+    ok("config", "--local", "--unset", "core.lock_timeout")
+    ok("remote", "modify", "--local", "--unset", "store", "jobs")
+    assert config_yaml(git_repo, "config.local") is None
+    ok("add", "f")
+
+
+def test_unset_names_the_file_that_holds_the_key(git_repo):
+    ok("config", "--local", "core.lock_timeout", "3")
+    result = run_cli(["config", "--unset", "core.lock_timeout"])
+    assert_one_error(result.stderr, "not set there", "config.local")
+
+
+# ----------------------------------------------------------------------------- user config
+
+
+@pytest.fixture
+def user_config(tmp_path, monkeypatch):
+    home = tmp_path / "xdg"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    return home / "dvcish" / "config"
+
+
+def test_user_config_precedence_local_over_repo_over_user(git_repo, user_config):
+    ok("config", "--user", "core.lock_timeout", "7")
+    assert yaml.safe_load(user_config.read_text()) == {"core": {"lock_timeout": "7"}}
+    assert ok("config", "core.lock_timeout") == "7\n"
+    ok("config", "core.lock_timeout", "8")
+    assert ok("config", "core.lock_timeout") == "8\n"
+    ok("config", "--local", "core.lock_timeout", "9")
+    assert ok("config", "core.lock_timeout") == "9\n"
+    origin = ok("config", "--show-origin", "core.lock_timeout")
+    assert origin == f"{os.path.join('.dvcish', 'config.local')}\t9\n"
+    ok("config", "--local", "--unset", "core.lock_timeout")
+    ok("config", "--unset", "core.lock_timeout")
+    assert ok("config", "--show-origin", "core.lock_timeout") == f"{user_config}\t7\n"
+
+
+def test_user_config_works_outside_a_repository(tmp_path, user_config, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ok("config", "--user", "cache.dir", str(tmp_path / "shared"))
+    assert ok("config", "--user", "-l") == f"cache.dir={tmp_path / 'shared'}\n"
+
+
+def test_user_config_remote_options_apply_to_the_repo_remote(git_repo, user_config, tmp_path):
+    ok("remote", "add", "-d", "store", str(tmp_path / "remote"))
+    ok("config", "--user", "remote.store.jobs", "3")
+    from dvcish.remotes import require_remote
+    from dvcish.repo import open_repo
+
+    settings = require_remote(open_repo(str(git_repo)).config, "store")
+    assert settings == {"url": str(tmp_path / "remote"), "jobs": "3"}
+
+
+def test_list_and_show_origin(git_repo, user_config, tmp_path):
+    ok("config", "--user", "gc.grace", "10")
+    ok("remote", "add", "-d", "store", str(tmp_path / "remote"))
+    ok("remote", "modify", "--local", "store", "secret_access_key", "TOPSECRET-1234")
+    ok("remote", "modify", "--local", "store", "access_key_id", "AKIA")
+    listed = ok("config", "-l")
+    assert listed.splitlines() == [
+        "core.remote=store",
+        "gc.grace=10",
+        "remote.store.access_key_id=AKIA",
+        "remote.store.secret_access_key=***",
+        f"remote.store.url={tmp_path / 'remote'}",
+    ]
+    origins = ok("config", "-l", "--show-origin").splitlines()
+    assert f"{user_config}\tgc.grace=10" in origins
+    assert f"{os.path.join('.dvcish', 'config')}\tcore.remote=store" in origins
+    local = os.path.join(".dvcish", "config.local")
+    assert f"{local}\tremote.store.secret_access_key=***" in origins
+    assert ok("config", "-l", "--local").splitlines() == [
+        "remote.store.access_key_id=AKIA",
+        "remote.store.secret_access_key=***",
+    ]
+    assert "TOPSECRET" not in ok("config", "-l", "--show-origin")

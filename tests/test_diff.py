@@ -95,8 +95,8 @@ def test_targets_limit_the_output(versions, monkeypatch):
     assert out.splitlines()[0] == "D\tdata/sub/b.txt"
     assert len(out.splitlines()) == 2
     assert diff("v1", "HEAD", "model.bin") == (0, "No data changed between v1 and HEAD.\n")
-    monkeypatch.chdir(versions.root / "data")  # targets are relative to the current folder
-    assert [c["path"] for c in diff_json("v1", "HEAD", "a.txt")["modified"]] == ["data/a.txt"]
+    monkeypatch.chdir(versions.root / "data")  # targets and output: relative to the cwd
+    assert [c["path"] for c in diff_json("v1", "HEAD", "a.txt")["modified"]] == ["a.txt"]
 
 
 def test_a_tree_missing_from_the_cache_names_it_and_suggests_fetch(versions):

@@ -123,10 +123,10 @@ def test_versions_round_trip_through_git(tmp_path, monkeypatch):
     os.chmod(root / "data" / names[900], 0o755)
 
     status = json.loads(run_cli(["status", "--json"], cwd=root).stdout)[0]
-    assert status["status"] == "modified"
-    assert status["added"] == added
-    assert status["modified"] == sorted(modified + [names[900]])
-    assert status["deleted"] == deleted
+    assert status["state"] == "modified"
+    assert status["added"] == [f"data/{rel}" for rel in added]
+    assert status["modified"] == [f"data/{rel}" for rel in sorted(modified + [names[900]])]
+    assert status["deleted"] == [f"data/{rel}" for rel in deleted]
 
     out = cli_ok(["add", "data"], root)
     assert "Added data (1,002 files" in out
@@ -188,8 +188,8 @@ def test_push_clone_pull(pushed, tmp_path):
     assert not (copy / "data").exists()
     assert "122 fetched" in cli_ok(["fetch"], copy)
     assert not (copy / "data").exists()  # fetch fills the cache only
-    assert {e["status"] for e in json.loads(run_cli(["status", "--json"], cwd=copy).stdout)} == {
-        "missing from workspace"
+    assert {e["state"] for e in json.loads(run_cli(["status", "--json"], cwd=copy).stdout)} == {
+        "missing_from_workspace"
     }
     assert "0 fetched, 122 already in cache" in dvcish_ok(["pull"], copy)
     assert read_tree(copy / "data") == files

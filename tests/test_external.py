@@ -358,3 +358,44 @@ def test_fetch_imports_reports_each_unreachable_import(source, dst, tmp_path, mo
     assert summary.transferred == 0
     assert [failure.path for failure in summary.failed] == ["data", "model.bin"]
     assert all("folder does not exist" in failure.message for failure in summary.failed)
+
+
+# ------------------------------------------------------------------------ a project in a folder
+
+
+@pytest.fixture
+def mono(tmp_path: Path, git_env: None) -> Path:  # noqa: F811
+    """``mono/``: a git repository whose dvcish project is its folder ``project/``."""
+    top = git_init(tmp_path / "mono")
+    project = top / "project"
+    project.mkdir()
+    cli_ok(["init"], cwd=project)
+    cli_ok(["remote", "add", "-d", "store", str(tmp_path / "mono-remote")], cwd=project)
+    write_files(project / "data", V1)
+    cli_ok(["add", "data"], cwd=project)
+    cli_ok(["push"], cwd=project)
+    git(top, "add", "-A")
+    git(top, "commit", "-q", "-m", "project in a folder")
+    return top
+
+
+def test_get_import_and_ls_read_a_project_in_a_git_subfolder(mono, workdir, dst):
+    out = workdir / "got"
+    cli_ok(["get", str(mono / "project"), "data/a.txt", "-o", str(out)], cwd=workdir)
+    assert out.read_bytes() == V1["a.txt"]
+    url = (mono / ".git").resolve().as_uri()
+    cli_ok(["get", url, "project/data/sub", "-o", str(workdir / "sub")], cwd=workdir)
+    assert read_tree(workdir / "sub") == {"b.txt": V1["sub/b.txt"]}
+    cli_ok(["import", str(mono / "project"), "data", "-o", "imported"], cwd=dst)
+    assert read_tree(dst / "imported") == V1
+    listed = run_cli(["ls", str(mono / "project"), "-R", "--json"], cwd=dst)
+    assert sorted(entry["path"] for entry in json_of(listed)) == sorted(
+        f"data/{name}" for name in V1
+    )
+
+
+def json_of(result) -> list:
+    import json
+
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)

@@ -156,7 +156,7 @@ def test_repository_without_commits(tmp_path):
         assert g.all_commits() == []
         assert g.is_shallow() is False
         assert g.pointers_in_revs([]) == {}
-        with pytest.raises(DvcishError, match="unknown revision 'HEAD'"):
+        with pytest.raises(DvcishError, match="has no commits yet, so 'HEAD' names nothing"):
             g.pointers_at("HEAD")
 
 

@@ -192,7 +192,7 @@ def test_a_tracked_file_stays_tracked_when_a_rule_later_matches_it(git_repo):
     assert "up to date" in cli_ok("status")
     Path(git_repo, "data/notes.log").write_bytes(b"changed")
     out = run_cli(["status"]).stdout
-    assert "modified: notes.log" in out  # still compared, as git compares tracked files
+    assert "modified: data/notes.log" in out  # still compared, as git compares tracked files
     cli_ok("checkout", "--force")
     assert Path(git_repo, "data/notes.log").read_bytes() == b"n"
     Path(git_repo, "data/notes.log").unlink()

@@ -136,7 +136,7 @@ def test_workspace_changes_dvc_had_not_recorded_are_kept(project):
     assert "changes DVC had not recorded: kept" in out
     assert (project / "data/a.csv").read_bytes() == b"edited after dvc add\n"
     status = run_cli(["status"]).stdout
-    assert "data: modified" in status and "modified: a.csv" in status
+    assert "data: modified" in status and "modified: data/a.csv" in status
     cli_ok("checkout", "--force", "data")
     assert (project / "data/a.csv").read_bytes() == DATA["data/a.csv"]
 

@@ -152,3 +152,26 @@ def test_repo_lock_waits_at_most_the_timeout(tmp_path):
     path = str(tmp_path / "lock")
     with RepoLock(path, 0), pytest.raises(LockError):
         RepoLock(path, 0.2).acquire()
+
+
+def test_the_lock_file_names_the_whole_command():
+    from dvcish.lock import command_line
+
+    assert command_line(["/venv/bin/dvcish", "push", "-r", "backup", "-j", "8"]) == (
+        "dvcish push -r backup -j 8"
+    )
+    assert command_line(["/x/dvcish/__main__.py", "pull", "my data"]) == "dvcish pull 'my data'"
+    assert len(command_line(["dvcish", "add", *["f" * 50] * 20])) <= 300
+
+
+def test_a_waiting_writer_says_what_it_waits_for(git_repo, holder_factory):
+    run_cli(["config", "core.lock_timeout", "30"])
+    holder = holder_factory(seconds=1.8)
+    write_files(git_repo, {"f": b"data"})
+    result = run_dvcish(["add", "f"], cwd=git_repo)
+    assert result.returncode == 0, result.stderr
+    waiting = result.stderr.splitlines()[0]
+    assert waiting.startswith(f"waiting for the repository lock, held by pid {holder.pid} (")
+    assert waiting.endswith(" 1.8)…")  # the holder's whole command line, not only argv[:2]
+    quiet = run_cli(["-q", "status"])
+    assert quiet.stderr == ""

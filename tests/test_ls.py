@@ -10,7 +10,7 @@ import tempfile
 import pytest
 
 from dvcish.hashing import hash_bytes
-from tests.helpers import assert_one_error, corrupt_object, git, run_cli, run_dvcish
+from tests.helpers import assert_one_error, corrupt_object, git, git_env, run_cli, run_dvcish  # noqa: F401
 from tests.test_history import V1, Versions, make_versions, ok
 
 
@@ -105,3 +105,20 @@ def test_ls_as_a_real_process_with_a_file_url(versions, tmp_path):
     assert done.returncode == 0, done.stderr
     assert [e["oid"] for e in json.loads(done.stdout)][0] == versions.v1_data
     assert "Example: dvcish ls" in run_dvcish(["ls", "--help"], cwd=tmp_path).stdout
+
+
+def test_an_empty_or_broken_repository_is_one_clear_line(tmp_path, git_env):  # noqa: F811
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    git(empty, "init", "-q")
+    assert run_cli(["init"], cwd=empty).exit_code == 0
+    result = run_cli(["ls", "--rev", "HEAD"], cwd=empty)
+    assert_one_error(result.stderr, "has no commits yet")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    result = run_cli(["ls", str(empty), "data"], cwd=elsewhere)
+    assert_one_error(result.stderr, "has no commits yet")
+    (empty / ".git" / "HEAD").write_text("garbage\n")
+    result = run_cli(["ls", "--rev", "HEAD"], cwd=empty)
+    line = assert_one_error(result.stderr, ".git is broken")
+    assert "<command>" not in line

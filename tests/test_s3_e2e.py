@@ -9,6 +9,9 @@ import time
 
 import pytest
 
+from tests import helpers
+
+git_repo = helpers.git_repo  # fixture
 SERVERS = ["moto_remote", "rclone_remote"]
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "t",
@@ -148,3 +151,44 @@ def test_secret_never_printed(rclone_remote, tmp_path):
         ["dvcish", "remote", "modify", "s3", "secret_access_key", "x"], repo, env, ok=False
     )
     assert refused.returncode == 1 and "--local" in refused.stderr
+
+
+# ----------------------------------------------------------------------------- in-process
+
+
+def s3_remote(settings: dict, name: str = "s3", **extra: str) -> None:
+    from tests.helpers import cli_ok
+
+    cli_ok("remote", "add", "-d", name, settings["url"])
+    for key, value in {"endpointurl": settings["endpointurl"], **extra}.items():
+        cli_ok("remote", "modify", name, key, value)
+    cli_ok("remote", "modify", "--local", name, "access_key_id", settings["access_key_id"])
+    cli_ok("remote", "modify", "--local", name, "secret_access_key", settings["secret_access_key"])
+
+
+@pytest.mark.parametrize(
+    "args", [["push"], ["status", "--cloud"], ["fsck", "--remote", "s3"], ["fetch"]]
+)
+def test_a_wrong_bucket_is_one_line_naming_it(git_repo, moto_server, args):
+    from tests.helpers import assert_one_error, cli_ok, run_cli, write_files
+
+    settings = dict(moto_server.new_bucket(), url="s3://no-such-bucket-dvcish/prefix")
+    write_files(git_repo, {f"data/f{i}": f"file {i}".encode() for i in range(5)})
+    cli_ok("add", "data")
+    s3_remote(settings)
+    result = run_cli(args)
+    assert result.exit_code == 1
+    assert_one_error(result.stderr, "no-such-bucket-dvcish", "does not exist")
+    assert result.stdout == ""
+
+
+def test_an_endpoint_without_scheme_takes_it_from_use_ssl(git_repo, moto_server):
+    from tests.helpers import cli_ok, write_files
+
+    settings = moto_server.new_bucket()
+    host = settings["endpointurl"].removeprefix("http://")
+    s3_remote(dict(settings, endpointurl=host), use_ssl="false")
+    write_files(git_repo, {"f": b"plain http"})
+    cli_ok("add", "f")
+    assert cli_ok("push").startswith("1 pushed")
+    assert cli_ok("status", "--cloud").endswith("0 to push, 1 already there\n")

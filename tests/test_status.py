@@ -53,10 +53,22 @@ def test_up_to_date(git_repo):
     assert result.stdout == "Data and pointers are up to date.\n"
     code, entries = status_json()
     assert code == 0
-    assert entries == [
-        {"path": "data", "pointer": "data.dvcish", "status": "up to date"},
-        {"path": "model.bin", "pointer": "model.bin.dvcish", "status": "up to date"},
-    ]
+    data, model = entries
+    assert data == {
+        "path": "data",
+        "pointer": "data.dvcish",
+        "kind": "dir",
+        "oid": load_pointer(str(git_repo / "data.dvcish")).oid,
+        "size": load_pointer(str(git_repo / "data.dvcish")).size,
+        "state": "up_to_date",
+        "added": [],
+        "modified": [],
+        "deleted": [],
+        "missing_objects": 0,
+        "hint": None,
+    }
+    assert (model["path"], model["kind"], model["state"]) == ("model.bin", "file", "up_to_date")
+    assert model["oid"] == xxhash.xxh3_128_hexdigest(b"weights")
     quiet = run_cli(["status", "-q"])
     assert (quiet.exit_code, quiet.stdout, quiet.stderr) == (0, "", "")
 
@@ -74,20 +86,20 @@ def test_modified_folder_lists_added_modified_deleted(git_repo):
     write_files(git_repo / "data", {names[3]: b"changed", "zz/new": b"new"})
     (git_repo / "data" / names[5]).unlink()
     code, entries = status_json()
-    assert code == 1
+    assert code == 0  # the command worked; -q is the way to get exit 1 on changes
     data = by_path(entries)["data"]
-    assert data["status"] == "modified"
+    assert data["state"] == "modified"
     assert (data["added"], data["modified"], data["deleted"]) == (
-        ["zz/new"],
-        [names[3]],
-        [names[5]],
+        ["data/zz/new"],
+        [f"data/{names[3]}"],
+        [f"data/{names[5]}"],
     )
-    assert by_path(entries)["model.bin"]["status"] == "up to date"
+    assert by_path(entries)["model.bin"]["state"] == "up_to_date"
 
     text = run_cli(["status"])
     assert text.exit_code == 0
     assert "data: modified (1 added, 1 modified, 1 deleted)" in text.stdout
-    assert f"    modified: {names[3]}" in text.stdout
+    assert f"    modified: data/{names[3]}" in text.stdout
     assert "model.bin" not in text.stdout
 
     quiet = run_cli(["status", "-q"])
@@ -98,15 +110,20 @@ def test_modified_file(git_repo):
     setup_tracked(git_repo)
     (git_repo / "model.bin").write_bytes(b"weights, retrained")
     code, entries = status_json("model.bin")
-    assert code == 1
+    assert code == 0
     assert entries == [
         {
             "path": "model.bin",
             "pointer": "model.bin.dvcish",
-            "status": "modified",
+            "kind": "file",
+            "oid": xxhash.xxh3_128_hexdigest(b"weights"),
+            "size": len(b"weights"),
+            "state": "modified",
             "added": [],
             "modified": ["model.bin"],
             "deleted": [],
+            "missing_objects": 0,
+            "hint": None,
         }
     ]
 
@@ -119,7 +136,7 @@ def test_same_size_change_with_old_mtime_is_noticed_by_inode(git_repo):
     os.replace(git_repo / "replacement", path)
     os.utime(path, ns=(before.st_mtime_ns, before.st_mtime_ns))
     assert os.stat(path).st_ino != before.st_ino
-    assert status_json("model.bin")[1][0]["status"] == "modified"
+    assert status_json("model.bin")[1][0]["state"] == "modified"
 
 
 def test_executable_bit_change_is_a_modification(git_repo):
@@ -127,16 +144,16 @@ def test_executable_bit_change_is_a_modification(git_repo):
     name = sorted(files)[0]
     os.chmod(git_repo / "data" / name, 0o755)
     code, entries = status_json("data")
-    assert code == 1
-    assert entries[0]["modified"] == [name]
+    assert code == 0
+    assert entries[0]["modified"] == [f"data/{name}"]
 
 
 def test_symlink_in_tracked_folder_shows_as_added(git_repo):
     setup_tracked(git_repo)
     os.symlink("/etc/passwd", git_repo / "data/link")
     code, entries = status_json("data")
-    assert code == 1
-    assert entries[0]["added"] == ["link"]
+    assert code == 0
+    assert entries[0]["added"] == ["data/link"]
 
 
 def test_folder_replaced_by_file_is_modified(git_repo):
@@ -144,7 +161,7 @@ def test_folder_replaced_by_file_is_modified(git_repo):
     shutil.rmtree(git_repo / "data")
     (git_repo / "data").write_bytes(b"not a folder")
     code, entries = status_json("data")
-    assert (code, entries[0]["status"]) == (1, "modified")
+    assert (code, entries[0]["state"]) == (0, "modified")
     assert len(entries[0]["deleted"]) == 20
 
 
@@ -153,8 +170,8 @@ def test_missing_from_workspace(git_repo):
     shutil.rmtree(git_repo / "data")
     (git_repo / "model.bin").unlink()
     code, entries = status_json()
-    assert code == 1
-    assert [entry["status"] for entry in entries] == ["missing from workspace"] * 2
+    assert code == 0
+    assert [entry["state"] for entry in entries] == ["missing_from_workspace"] * 2
     text = run_cli(["status"]).stdout
     assert "data: missing from workspace" in text
     assert "model.bin: missing from workspace" in text
@@ -167,8 +184,8 @@ def test_missing_from_cache_member(git_repo):
     for entry in tree.entries[:2]:
         object_path(git_repo, entry.oid).unlink()
     code, entries = status_json("data")
-    assert code == 1
-    assert entries[0]["status"] == "missing from cache"
+    assert code == 0
+    assert entries[0]["state"] == "missing_from_cache"
     assert entries[0]["missing_objects"] == 2
     text = run_cli(["status"]).stdout
     assert "data: missing from cache (2 objects; run `dvcish fetch`)" in text
@@ -180,8 +197,8 @@ def test_missing_from_cache_tree_and_file(git_repo):
     object_path(git_repo, load_pointer(str(git_repo / "data.dvcish")).oid).unlink()
     object_path(git_repo, xxhash.xxh3_128_hexdigest(b"weights")).unlink()
     code, entries = status_json()
-    assert code == 1
-    assert [entry["status"] for entry in entries] == ["missing from cache"] * 2
+    assert code == 0
+    assert [entry["state"] for entry in entries] == ["missing_from_cache"] * 2
 
 
 def test_targets_by_data_path_or_pointer(git_repo):
@@ -189,8 +206,8 @@ def test_targets_by_data_path_or_pointer(git_repo):
     (git_repo / "model.bin").write_bytes(b"changed")
     assert [e["path"] for e in status_json("data")[1]] == ["data"]
     assert [e["path"] for e in status_json("data.dvcish")[1]] == ["data"]
-    assert status_json("data")[0] == 0
-    assert status_json("model.bin.dvcish")[0] == 1
+    assert run_cli(["status", "-q", "data"]).exit_code == 0
+    assert run_cli(["status", "-q", "model.bin.dvcish"]).exit_code == 1
 
 
 @pytest.mark.parametrize("args", [["x"], ["x.dvcish"], []])
@@ -199,7 +216,8 @@ def test_status_from_a_subfolder(git_repo, args):
     add_ok("sub/x")
     result = run_cli(["status", "--json", *args], cwd=git_repo / "sub")
     assert result.exit_code == 0, result.stderr
-    assert json.loads(result.stdout)[0]["path"] == "sub/x"
+    assert json.loads(result.stdout)[0]["path"] == "x"  # relative to the current folder
+    assert json.loads(result.stdout)[0]["pointer"] == "x.dvcish"
 
 
 def test_untracked_target_is_an_error(git_repo):
@@ -218,7 +236,7 @@ def test_racily_clean_file_is_rehashed_by_status(git_repo):
     with open(path, "r+b") as handle:  # same inode, size and mtime
         handle.write(b"version 2")
     os.utime(path, ns=(future, future))
-    assert status_json("f")[1][0]["status"] == "modified"
+    assert status_json("f")[1][0]["state"] == "modified"
 
 
 def test_status_changes_nothing(git_repo):
@@ -228,3 +246,38 @@ def test_status_changes_nothing(git_repo):
     run_cli(["status"])
     run_cli(["status", "--json"])
     assert snapshot(git_repo) == before
+
+
+# ----------------------------------------------------------------------------- inside a folder
+
+
+def test_a_file_or_folder_inside_a_tracked_folder(git_repo):
+    files = setup_tracked(git_repo)
+    names = sorted(files)
+    inner = names[0].split("/")[0]  # part000
+    assert status_json(f"data/{names[0]}")[1][0]["state"] == "up_to_date"
+    assert status_json(f"data/{inner}")[1][0]["state"] == "up_to_date"
+    write_files(git_repo / "data", {names[0]: b"edited", f"{inner}/new.bin": b"new"})
+    (git_repo / "data" / names[1]).unlink()
+    code, entries = status_json(f"data/{inner}")
+    assert code == 0
+    part = entries[0]
+    assert (part["path"], part["state"]) == (f"data/{inner}", "modified")
+    assert part["added"] == [f"data/{inner}/new.bin"]
+    assert part["modified"] == [f"data/{names[0]}"]
+    assert part["deleted"] == [f"data/{names[1]}"]
+    untouched = names[-1].split("/")[0]
+    assert untouched != inner
+    assert status_json(f"data/{untouched}")[1][0]["state"] == "up_to_date"
+    assert status_json(f"data/{names[0]}")[1][0]["modified"] == [f"data/{names[0]}"]
+    deleted = status_json(f"data/{names[1]}")[1][0]
+    assert deleted["state"] == "missing_from_workspace"
+    here = run_cli(["status", "-q", names[-1]], cwd=git_repo / "data")  # relative to the cwd
+    assert here.exit_code == 0
+
+
+def test_a_path_neither_in_the_folder_nor_on_disk_is_an_error(git_repo):
+    setup_tracked(git_repo)
+    result = run_cli(["status", "data/no/such/file"])
+    assert result.exit_code == 1
+    assert_one_error(result.stderr, "data/no/such/file", "not in the tracked folder data")

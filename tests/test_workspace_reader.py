@@ -42,7 +42,7 @@ def test_status_checkout_and_diff_agree_after_a_checkout(git_repo, link_type):
     target.unlink()  # links are read-only: replace, never write through them
     target.write_bytes(b"changed")
     status = json.loads(run_cli(["status", "--json"]).stdout)
-    assert status[0]["modified"] == [first]
+    assert status[0]["modified"] == [f"data/{first}"]
     diff = json.loads(cli_ok("diff", "--json"))
     assert [change["path"] for change in diff["modified"]] == [f"data/{first}"]
     refused = run_cli(["checkout"])

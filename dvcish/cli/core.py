@@ -1,17 +1,24 @@
 """Commands for the local workflow: init, add, status, checkout, fsck, config."""
 
-import json
 import os
 import shlex
 
 import typer
 
-from dvcish.cli import bars
-from dvcish.cli.app import app
+from dvcish.cli import bars, output
+from dvcish.cli.app import ValuesMayLookNegative, app
 from dvcish.cli.context import repo_session
-from dvcish.cli.options import ALL_BRANCHES, ALL_COMMITS, ALL_TAGS, REVS, revision_selection
+from dvcish.cli.options import (
+    ALL_BRANCHES,
+    ALL_COMMITS,
+    ALL_TAGS,
+    JSON,
+    REVS,
+    TARGETS,
+    revision_selection,
+)
 from dvcish.cli.output import count, human_bytes, plural, say, warn
-from dvcish.cli.render import exit_if, report_checkout
+from dvcish.cli.render import exit_if, print_json, report_checkout
 from dvcish.errors import UsageError
 
 SHOW_FILES = 20
@@ -36,33 +43,37 @@ def init(
 @app.command()
 def add(
     targets: list[str] = typer.Argument(..., help="Files or folders to track."),
+    as_json: bool = JSON,
 ) -> None:
     """Put files or folders under dvcish control.  Example: dvcish add data"""
     from dvcish.commands.add import add as do_add
 
     with repo_session(write=True) as repo, bars.progress("Adding") as progress:
         results = do_add(repo, targets, progress)
+    if as_json:
+        print_json([result.to_dict() for result in results])
+        return
     to_git = []
     for result in results:
         what = plural(result.nfiles, "file") + ", " if result.kind == "dir" else ""
+        size = human_bytes(result.size)
         ignored = f"; {count(result.ignored)} ignored" if result.ignored else ""
-        say(
-            f"Added {result.rel} ({what}{human_bytes(result.size)}; {count(result.hashed)} hashed"
-            f"{ignored})"
-        )
+        say(f"Added {result.path} ({what}{size}; {count(result.hashed)} hashed{ignored})")
         for path in result.nested_git:
             warn(f"warning: {path}: another git repository's metadata inside the data; skipped")
         to_git.append(os.path.relpath(result.pointer_file))
         if result.gitignore:
             to_git.append(os.path.relpath(result.gitignore))
+    if repo.no_scm:
+        return
     command = shlex.join(["git", "add", *dict.fromkeys(to_git)])
     say(f"\nTo track the changes with git, run:\n\n    {command}")
 
 
 @app.command()
 def status(
-    targets: list[str] = typer.Argument(None, help="Pointers or data paths (default: all)."),
-    as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON."),
+    targets: list[str] = TARGETS,
+    as_json: bool = JSON,
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No output; exit 1 if not clean."),
     cloud: bool = typer.Option(False, "-c", "--cloud", help="Compare with a remote instead."),
     remote: str = typer.Option(None, "-r", "--remote", help="Remote name (with --cloud)."),
@@ -75,6 +86,7 @@ def status(
 
     With --cloud, compare with a remote instead; --rev/--all-* add those revisions' data.
     """
+    quiet = quiet or output.current().quiet
     chosen = revision_selection(revs, all_branches, all_tags, all_commits)
     if cloud:
         from dvcish.cli.transfer_cmds import cloud_status
@@ -90,10 +102,10 @@ def status(
         results = do_status(repo, targets or [], progress)
     dirty = [result for result in results if result.state != UP_TO_DATE]
     if as_json:
-        typer.echo(json.dumps([result.to_dict() for result in results], indent=2))
+        print_json([result.to_dict() for result in results])
     elif not quiet:
         _print_status(results, dirty)
-    if dirty and (quiet or as_json):
+    if dirty and quiet:
         raise typer.Exit(1)
 
 
@@ -115,7 +127,7 @@ def _print_status(results, dirty) -> None:
             detail = " (" + ", ".join(part for part in parts if part) + ")"
         elif result.missing_objects:
             detail = f" ({plural(result.missing_objects, 'object')}; run `dvcish fetch`)"
-        say(f"{result.rel}: {result.state}{detail}")
+        say(f"{result.path}: {result.state}{detail}")
         shown = 0
         for label, paths in (
             ("added", changes.added),
@@ -135,14 +147,19 @@ def _print_status(results, dirty) -> None:
 
 @app.command()
 def checkout(
-    targets: list[str] = typer.Argument(None, help="Pointers or data paths (default: all)."),
+    targets: list[str] = TARGETS,
     force: bool = typer.Option(False, "-f", "--force", help="Discard changes not in the cache."),
+    as_json: bool = JSON,
 ) -> None:
     """Make the workspace match the pointers.  Example: git checkout v1 && dvcish checkout"""
     from dvcish.commands.checkout import checkout as do_checkout
 
     with repo_session(write=True) as repo, bars.progress("Checking out") as progress:
         results = do_checkout(repo, targets or [], force=force, progress=progress)
+    if as_json:
+        print_json([result.to_dict() for result in results])
+        exit_if(any(result.missing or result.corrupt for result in results))
+        return
     exit_if(report_checkout(results))
 
 
@@ -150,6 +167,7 @@ def checkout(
 def fsck(
     remote: str = typer.Option(None, "--remote", help="Check this remote instead of the cache."),
     jobs: int = typer.Option(None, "-j", "--jobs", min=1, help="Parallel downloads (--remote)."),
+    as_json: bool = JSON,
 ) -> None:
     """Rehash every cache object and check every pointer's links.  Example: dvcish fsck"""
     from dvcish.commands import fsck as fsck_mod
@@ -160,6 +178,10 @@ def fsck(
             report = fsck_mod.fsck(repo, advance)
         else:
             report = fsck_mod.fsck_remote(repo, remote, jobs, advance)
+    if as_json:
+        print_json(report.to_dict())
+        exit_if(bool(report.problems))
+        return
     for problem in report.problems:
         typer.echo(problem)
     say(
@@ -170,17 +192,21 @@ def fsck(
         raise typer.Exit(1)
 
 
-@app.command("config")
+@app.command("config", cls=ValuesMayLookNegative)
 def config_cmd(
-    key: str = typer.Argument(..., help="Dotted key, e.g. cache.type or core.remote."),
+    key: str = typer.Argument(None, help="Dotted key, e.g. cache.type or core.remote."),
     value: str = typer.Argument(None, help="New value (omit to print the current one)."),
-    local: bool = typer.Option(False, "--local", help="Write .dvcish/config.local (git-ignored)."),
+    local: bool = typer.Option(False, "--local", help="Use .dvcish/config.local (git-ignored)."),
+    user: bool = typer.Option(False, "--user", help="Use the user config (all your repos)."),
     unset: bool = typer.Option(False, "--unset", help="Remove the key."),
+    list_all: bool = typer.Option(False, "-l", "--list", help="List every setting."),
+    show_origin: bool = typer.Option(False, "--show-origin", help="Name each value's file."),
 ) -> None:
-    """Read or write a setting.  Example: dvcish config cache.type hardlink,copy"""
-    from dvcish.commands import settings
+    """Read, list or write settings.  Example: dvcish config cache.type hardlink,copy
 
-    with repo_session(write=value is not None or unset) as repo:
-        shown = settings.config_command(repo, key, value, local=local, unset=unset)
-    if shown is not None:
-        typer.echo(shown)
+    Precedence: .dvcish/config.local over .dvcish/config over the user config
+    (~/.config/dvcish/config, or $XDG_CONFIG_HOME/dvcish/config).
+    """
+    from dvcish.cli.config_view import run_config
+
+    run_config(key, value, local, user, unset, list_all, show_origin)

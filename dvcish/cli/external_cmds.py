@@ -60,7 +60,7 @@ def import_cmd(
     ):
         result = import_(repo, url, path, out=out, rev=rev, jobs=jobs, progress=progress)
     done = result.delivered
-    say(f"Imported {result.rel} ({_what(done)}) from {url} at {done.sha[:12]}")
+    say(f"Imported {result.path} ({_what(done)}) from {url} at {done.sha[:12]}")
     say(_transfers(done))
     to_git = [os.path.relpath(result.pointer_file)]
     if result.gitignore:
@@ -84,9 +84,9 @@ def update(
         result = do_update(repo, target, rev=rev, jobs=jobs, progress=progress)
     done = result.delivered
     if not result.changed:
-        say(f"{result.rel} is already at {done.sha[:12]}")
+        say(f"{result.path} is already at {done.sha[:12]}")
         return
-    say(f"Updated {result.rel} to {done.sha[:12]} ({_what(done)})")
+    say(f"Updated {result.path} to {done.sha[:12]} ({_what(done)})")
     say(_transfers(done))
     pointer_file = os.path.relpath(result.pointer_file)
     say(f"\nTo track the change with git, run:\n\n    git add {pointer_file}")

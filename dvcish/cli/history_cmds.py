@@ -1,6 +1,5 @@
 """``dvcish diff``, ``ls`` and ``gc``: data across git history."""
 
-import json
 import os
 import sys
 
@@ -11,6 +10,7 @@ from dvcish.cli.app import app
 from dvcish.cli.context import repo_session
 from dvcish.cli.options import ALL_BRANCHES, ALL_COMMITS, ALL_TAGS, JSON, REVS, selection
 from dvcish.cli.output import count, human_bytes, plural, say
+from dvcish.cli.render import print_json
 from dvcish.errors import DvcishError, UsageError
 
 SHOW_AT_MOST = 50
@@ -33,7 +33,7 @@ def diff(
         with bars.progress("Comparing") as progress:
             result = core.diff(repo, *revs[:2], targets=targets, progress=progress)
     if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+        print_json(result.to_dict())
         return
     for letter, changes in (("A", result.added), ("M", result.modified), ("D", result.deleted)):
         for change in changes:
@@ -54,7 +54,12 @@ def ls_cmd(
         metavar="[URL] [PATH]",
         help="Another repo (local path or git URL; default: this one), then a path inside it.",
     ),
-    rev: str = typer.Option(None, "--rev", metavar="REV", help="Git revision (default HEAD)."),
+    rev: str = typer.Option(
+        None,
+        "--rev",
+        metavar="REV",
+        help="Git revision (default: this repo's workspace; another repo's default branch).",
+    ),
     recursive: bool = typer.Option(
         False, "-R", "--recursive", help="List the files inside tracked folders."
     ),
@@ -73,7 +78,7 @@ def ls_cmd(
         with repo_session(write=False) as repo:
             entries = ls.ls_here(repo, args[0] if args else None, rev, recursive)
     if as_json:
-        typer.echo(json.dumps([entry.to_dict() for entry in entries], indent=2))
+        print_json([entry.to_dict() for entry in entries])
         return
     for entry in entries:
         size = human_bytes(entry.size)
@@ -101,6 +106,7 @@ def gc(
         metavar="DURATION",
         help="Spare objects younger than this: 30m, 2h, 1d or seconds (default: gc.grace, 1h).",
     ),
+    as_json: bool = JSON,
 ) -> None:
     """Remove cache objects nothing in scope needs.  Example: dvcish gc --workspace --all-tags
 
@@ -119,6 +125,8 @@ def gc(
     if remote and not cloud:
         raise UsageError("--remote needs --cloud")
     grace_seconds = _parse_grace(grace)
+    if as_json and cloud and not dry and not force:
+        raise UsageError("gc --cloud --json cannot ask before deleting; pass --force or --dry")
     if cloud and not dry and not force and not sys.stdin.isatty():
         raise DvcishError(
             "gc --cloud deletes from the remote and there is no terminal to confirm on; "
@@ -129,7 +137,10 @@ def gc(
         try:
             planned = core.plan(repo, chosen, store, grace=grace_seconds)
             if dry:
-                _show_plan(planned)
+                if as_json:
+                    print_json({"dry": True, **planned.to_dict()})
+                else:
+                    _show_plan(planned)
                 return
             if store is not None and _changes_remote(planned) and not force:
                 question = f"Change {planned.remote}: {_remote_summary(planned)}?"
@@ -140,6 +151,9 @@ def gc(
         finally:
             if store is not None:
                 store.close()
+    if as_json:
+        print_json({"dry": False, **done.to_dict()})
+        return
     say(
         f"Removed {plural(len(done.objects), 'object')} and "
         f"{plural(len(done.temp_files), 'temp file')} from the cache "

@@ -5,6 +5,7 @@ from dvcish.cli import (  # noqa: F401
     data_cmds,
     external_cmds,
     history_cmds,
+    info_cmds,
     migrate_cmds,
     remote_cmds,
     transfer_cmds,

@@ -2,7 +2,9 @@
 
 import typer
 
-TARGETS = typer.Argument(None, help="Pointers, data paths, or files inside tracked folders.")
+TARGETS = typer.Argument(
+    None, help="Pointers, data paths, or paths inside tracked folders (default: all)."
+)
 
 
 def complete_remote(incomplete: str) -> list[str]:

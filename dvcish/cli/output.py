@@ -2,8 +2,13 @@
 
 ``-q``/``-v`` live in an ``Output`` object on the click context (``ctx.obj``), set by the
 top-level callback and by a command's own ``-q``; nothing here is a mutable module global.
+``-v`` also sends the core's ``logging`` records (logger ``dvcish``) to stderr for the life of
+the command: the debug log.
 """
 
+import logging
+import sys
+import time
 from dataclasses import dataclass
 
 import typer
@@ -30,6 +35,40 @@ def _click_context():
     except ImportError:  # pragma: no cover - depends on the typer release
         from click import get_current_context
     return get_current_context(silent=True)
+
+
+class _DebugFormatter(logging.Formatter):
+    """``debug +0.123s: message``: seconds since the command started."""
+
+    def __init__(self, started: float):
+        super().__init__()
+        self.started = started
+
+    def format(self, record: logging.LogRecord) -> str:
+        elapsed = record.created - self.started
+        return f"debug +{elapsed:.3f}s: {record.getMessage()}"
+
+
+def start_debug_log(ctx) -> None:
+    """Log the core's debug records to stderr until the command ends (``-v``)."""
+    from dvcish import __version__
+    from dvcish.lock import command_line
+
+    started = time.time()
+    logger = logging.getLogger("dvcish")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_DebugFormatter(started))
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    logger.debug("dvcish %s, Python %s, %s", __version__, sys.version.split()[0], command_line())
+
+    def stop() -> None:
+        logger.debug("finished in %.3f s", time.time() - started)
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+    ctx.call_on_close(stop)
 
 
 def quiet_too(quiet: bool) -> None:

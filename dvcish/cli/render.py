@@ -1,5 +1,7 @@
 """Renderers shared by several commands: checkout results and transfer summaries."""
 
+import json
+
 import typer
 
 from dvcish.cli.output import count, say, warn
@@ -25,7 +27,7 @@ def report_checkout(results, hint: str = "run `dvcish pull`") -> bool:
     for result in results:
         if result.written or result.deleted:
             say(
-                f"{result.rel}: {count(result.written)} written, {count(result.deleted)} deleted, "
+                f"{result.path}: {count(result.written)} written, {count(result.deleted)} deleted, "
                 f"{count(result.unchanged)} unchanged"
             )
         for path in result.missing[:SHOW_AT_MOST]:
@@ -39,6 +41,11 @@ def report_checkout(results, hint: str = "run `dvcish pull`") -> bool:
     if not failed and not any(result.written or result.deleted for result in results):
         say("Workspace already matches the pointers.")
     return failed
+
+
+def print_json(data: object) -> None:
+    """``--json``: the one document on stdout (progress and errors go to stderr)."""
+    typer.echo(json.dumps(data, indent=2))
 
 
 def exit_if(failed: bool) -> None:

@@ -1,8 +1,6 @@
 """``dvcish push``, ``fetch``, ``pull`` and ``status --cloud``: parse, call commands/sync.py,
 render."""
 
-import json
-
 import typer
 
 from dvcish.cli import bars, output
@@ -13,6 +11,7 @@ from dvcish.cli.options import (
     ALL_COMMITS,
     ALL_TAGS,
     JOBS,
+    JSON,
     QUIET,
     REMOTE,
     REVS,
@@ -20,7 +19,13 @@ from dvcish.cli.options import (
     revision_selection,
 )
 from dvcish.cli.output import count, say
-from dvcish.cli.render import SHOW_AT_MOST, exit_if, report_checkout, report_transfer
+from dvcish.cli.render import (
+    SHOW_AT_MOST,
+    exit_if,
+    print_json,
+    report_checkout,
+    report_transfer,
+)
 
 
 def _transfer_command(name: str, title: str, words: tuple[str, str], doc: str):
@@ -35,6 +40,7 @@ def _transfer_command(name: str, title: str, words: tuple[str, str], doc: str):
         all_tags: bool = ALL_TAGS,
         all_commits: bool = ALL_COMMITS,
         quiet: bool = QUIET,
+        as_json: bool = JSON,
     ) -> None:
         from dvcish.commands import sync
 
@@ -44,6 +50,10 @@ def _transfer_command(name: str, title: str, words: tuple[str, str], doc: str):
         action = sync.push if name == "push" else sync.fetch
         with repo_session(write=True) as repo, bars.progress(title) as progress:
             summary = action(repo, request, progress)
+        if as_json:
+            print_json(summary.to_dict())
+            exit_if(bool(summary.failed))
+            return
         exit_if(report_transfer(summary, *words))
 
     command.__doc__ = doc
@@ -76,6 +86,7 @@ def pull(
     all_tags: bool = ALL_TAGS,
     all_commits: bool = ALL_COMMITS,
     quiet: bool = QUIET,
+    as_json: bool = JSON,
 ) -> None:
     """Fetch, then check out the workspace's data.  Example: git clone URL && cd repo && dvcish pull
 
@@ -92,8 +103,13 @@ def pull(
         bars.progress("Pulling") as progress,
     ):
         result = sync.pull(repo, request, force, progress)
+    if as_json:
+        print_json(result.to_dict())
+        exit_if(result.failed)
+        return
     fetch_failed = report_transfer(result.fetched, "fetched", "already in cache")
-    checkout_failed = report_checkout(result.checkout, hint="it could not be fetched (see above)")
+    hint = "it could not be fetched (see above)" if fetch_failed else "run `dvcish pull` again"
+    checkout_failed = report_checkout(result.checkout, hint=hint)
     exit_if(fetch_failed or checkout_failed)
 
 
@@ -104,8 +120,9 @@ def cloud_status(targets: list[str], remote: str | None, as_json: bool, quiet: b
     with repo_session(write=False) as repo:
         report, description = sync.cloud_status(repo, sync.Request(targets, remote, None, chosen))
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
-    elif not quiet:
+        print_json(report.to_dict())
+        return
+    if not quiet:
         for path, oid in report.missing_on_remote[:SHOW_AT_MOST]:
             say(f"missing on remote: {path} ({oid})")
         for path, oid in report.missing_everywhere[:SHOW_AT_MOST]:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import shlex
 import stat as statmod
 from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
+from dvcish.fsutil import display_path
+from dvcish.git import files_in_git_index
 from dvcish.gitignore import ensure_ignored
 from dvcish.ignore import Ignore
 from dvcish.pointer import (
@@ -33,11 +36,12 @@ from dvcish.workspace import (
 
 ADD_THREADS = 2
 CHUNK = 256
+SHOW_AT_MOST = 3
 
 
 @dataclass
 class AddResult:
-    rel: str
+    path: str  # the data path as printed (relative to the current folder)
     pointer_file: str
     gitignore: str | None
     kind: str
@@ -47,12 +51,26 @@ class AddResult:
     ignored: int = 0  # paths left out by .dvcishignore
     nested_git: list[str] = field(default_factory=list)  # repo-relative, skipped
 
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "pointer": display_path(self.pointer_file),
+            "gitignore": display_path(self.gitignore) if self.gitignore else None,
+            "kind": self.kind,
+            "nfiles": self.nfiles,
+            "size": self.size,
+            "hashed": self.hashed,
+            "ignored": self.ignored,
+        }
+
 
 def add(repo: Repo, targets: list[str], progress: Progress | None = None) -> list[AddResult]:
     """Add every target (all are checked first). Progress: per target, a step "scanning", then
     a counted step "hashing N files" for what the stat cache cannot vouch for, then "making
     the cache durable"."""
     paths = [check_add_target(repo, target) for target in targets]
+    if not repo.no_scm:
+        refuse_git_tracked(repo, paths)
     results = []
     for path in paths:
         results.append(_add_one(repo, path, progress or Progress()))
@@ -79,12 +97,32 @@ def check_add_target(repo: Repo, target: str) -> str:
     enclosing = enclosing_tracked_folder(repo, path)
     if enclosing is not None:
         raise DvcishError(
-            f"{target}: is inside the tracked folder {repo.relpath(enclosing)}; add that folder"
+            f"{target}: is inside the tracked folder {display_path(enclosing)}; add that folder"
         )
     rule = Ignore(repo.root).match(repo.relpath(path), statmod.S_ISDIR(st.st_mode))
     if rule is not None and not rule.negated:
         raise DvcishError(f"{target}: is ignored by {rule.describe()}; change that rule to add it")
     return path
+
+
+def refuse_git_tracked(repo: Repo, paths: list[str]) -> None:
+    """Data that git already tracks would stay in git (a .gitignore line does not untrack it):
+    refuse, naming the files and the command that untracks them."""
+    in_git = [os.path.join(repo.root, rel) for rel in files_in_git_index(repo.root, paths)]
+    if not in_git:
+        return
+    shown = [display_path(path) for path in in_git]
+    more = f" and {len(shown) - SHOW_AT_MOST} more" if len(shown) > SHOW_AT_MOST else ""
+    owners = [
+        display_path(path)
+        for path in paths
+        if any(item == path or item.startswith(path + os.sep) for item in in_git)
+    ]
+    command = shlex.join(["git", "rm", "-r", "--cached", *owners])
+    raise DvcishError(
+        f"{', '.join(shown[:SHOW_AT_MOST])}{more}: already tracked by git, so the data would stay "
+        f"in git; run `{command}` first (the files stay on disk), then add again"
+    )
 
 
 @dataclass
@@ -114,18 +152,21 @@ def _add_one(repo: Repo, path: str, progress: Progress) -> AddResult:
         raise
     pointer_file = pointer_path_for(path)
     write_pointer(pointer_file, pointer)
-    gitignore = ensure_ignored(os.path.dirname(path), os.path.basename(path))
+    gitignore = None
+    if not repo.no_scm:
+        gitignore = ensure_ignored(os.path.dirname(path), os.path.basename(path))
     repo.state.commit()
+    nfiles = pointer.nfiles if pointer.kind == "dir" else 1
     return AddResult(
-        rel,
+        repo.shown(rel),
         pointer_file,
         gitignore,
         pointer.kind,
-        pointer.nfiles or 1,
+        nfiles or 0,
         pointer.size,
         hashed,
         skipped.ignored,
-        skipped.nested_git,
+        [repo.shown(path) for path in skipped.nested_git],
     )
 
 
@@ -141,15 +182,15 @@ def _add_folder(adding: Adding, path: str, rel: str, skipped: Skipped) -> tuple[
     repo, reader, writer, progress = adding.repo, adding.reader, adding.writer, adding.progress
     progress.phase(f"scanning {rel}")
     scan = reader.scan(path, rel)
-    require_trackable(scan, rel)
+    require_trackable(scan, repo.shown(rel))
     skipped.ignored = len(scan.ignored_files) + len(scan.ignored_dirs)
     skipped.nested_git = [f"{rel}/{name}" for name in sorted(scan.nested_git)]
     # a bare ".dvcish" name never reaches scan.files (unsafe), so the suffix is the test
     nested = sorted(name for name in scan.files if name.endswith(POINTER_SUFFIX))
     if nested:
         raise DvcishError(
-            f"{rel}/{nested[0]}: a pointer file inside a folder being added; dvcish does not nest"
-            " tracked data"
+            f"{repo.shown(rel)}/{nested[0]}: a pointer file inside a folder being added; dvcish "
+            "does not nest tracked data"
         )
     oids, unknown = reader.known_oids(rel, scan.files)
     absent = repo.cache.freshen(set(oids.values()))

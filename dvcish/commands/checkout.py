@@ -42,12 +42,22 @@ class Plan:
 
 @dataclass
 class CheckoutResult:
-    rel: str
+    path: str  # the data path as printed (relative to the current folder)
     written: int = 0
     deleted: int = 0
     unchanged: int = 0
-    missing: list[str] = field(default_factory=list)  # repo-relative paths not in the cache
+    missing: list[str] = field(default_factory=list)  # paths (as printed) not in the cache
     corrupt: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path,
+            "written": self.written,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "missing": self.missing,
+            "corrupt": self.corrupt,
+        }
 
 
 def checkout(
@@ -209,7 +219,7 @@ def refuse_to_lose(repo: Repo, at_risk: dict[str, str], command: str, force: str
     """Refuse, naming the files, when any of ``at_risk`` (path -> oid, "" for none) is not in
     the cache: ``command`` would discard it and only ``dvcish {force}`` may."""
     absent = repo.cache.missing({oid for oid in at_risk.values() if oid})
-    lost = sorted(path for path, oid in at_risk.items() if not oid or oid in absent)
+    lost = sorted(repo.shown(path) for path, oid in at_risk.items() if not oid or oid in absent)
     if lost:
         shown = ", ".join(lost[:SHOW_AT_MOST])
         more = f" and {len(lost) - SHOW_AT_MOST} more" if len(lost) > SHOW_AT_MOST else ""
@@ -223,9 +233,9 @@ def apply_plan(
     repo: Repo, plan: Plan, materializer: Materializer, delivered: _Delivered
 ) -> CheckoutResult:
     tracked = plan.tracked
-    result = CheckoutResult(tracked.rel, unchanged=plan.unchanged)
+    result = CheckoutResult(tracked.shown, unchanged=plan.unchanged)
     if plan.tree is None:
-        result.missing.append(f"{tracked.rel} (tree {tracked.pointer.oid})")
+        result.missing.append(f"{tracked.shown} (tree {tracked.pointer.oid})")
         return result
     result.deleted = _delete(tracked.target, plan.deletes)
     is_dir = tracked.pointer.kind == "dir"
@@ -238,9 +248,9 @@ def apply_plan(
         _ensure_parent(tracked.target, entry.path, ready)
         outcome = materializer.deliver(entry.oid, dest, entry.executable, state_rel)
         if outcome == MISSING:
-            result.missing.append(state_rel)
+            result.missing.append(tracked.shown_member(entry.path if is_dir else ""))
         elif outcome == CORRUPT:
-            result.corrupt.append(state_rel)
+            result.corrupt.append(tracked.shown_member(entry.path if is_dir else ""))
         else:
             result.written += 1
         delivered.finished(entry)

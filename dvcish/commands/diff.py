@@ -38,7 +38,7 @@ class _Data:
 
 @dataclass
 class Change:
-    path: str
+    path: str  # as printed (relative to the current folder)
     oid: str | None  # the new content (the old one for a deletion)
     old_oid: str | None = None  # modified only
 
@@ -125,12 +125,13 @@ def diff(
         after = {p: o for p, o in after.items() if any(history.covers(t, p) for t in wanted)}
     result = DiffResult(a_rev, b_rev or WORKSPACE)
     for path in sorted(set(before) | set(after)):
+        shown = repo.shown(path)  # as printed: relative to the current folder
         if path not in before:
-            result.added.append(Change(path, after[path]))
+            result.added.append(Change(shown, after[path]))
         elif path not in after:
-            result.deleted.append(Change(path, before[path]))
+            result.deleted.append(Change(shown, before[path]))
         elif before[path] != after[path]:
-            result.modified.append(Change(path, after[path], before[path]))
+            result.modified.append(Change(shown, after[path], before[path]))
     return result
 
 

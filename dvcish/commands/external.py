@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dvcish.errors import CorruptObjectError, DvcishError
+from dvcish.fsutil import display_path
 from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
 from dvcish.pointer import Pointer, Source, pointer_path_for
 from dvcish.progress import Progress
@@ -28,7 +29,6 @@ from dvcish.sources import (
     content_of,
     fetch_location,
     is_local_path,
-    locate,
     normalize_path,
     open_source,
     pointer_for,
@@ -65,7 +65,7 @@ class GetResult:
 
 @dataclass
 class ImportResult:
-    rel: str
+    path: str  # the data path as printed (relative to the current folder)
     pointer_file: str
     gitignore: str | None
     delivered: Delivered
@@ -147,8 +147,8 @@ def get(
     """Download PATH of the source at ``rev`` to ``out`` (default: its name in the cwd)."""
     if out is not None and os.path.lexists(out):
         raise DvcishError(f"{out}: already exists; remove it or pass -o NEW_PATH")
-    with _get_cache() as cache, open_source(url, rev) as source:
-        location = locate(path, source.lookup, source.where())
+    with _get_cache() as cache, open_source(url, rev, path=path) as source:
+        location = source.locate(path)
         target = os.path.abspath(out or location.name)
         if os.path.lexists(target):
             raise DvcishError(f"{target}: already exists; remove it or pass -o NEW_PATH")
@@ -233,15 +233,15 @@ def import_(
     if out is not None:
         _refuse_existing(out, pointer_path_for(out))
     stored = _stored_url(repo, url)
-    with open_source(stored, rev, base=repo.root) as source:
-        location = locate(path, source.lookup, source.where())
+    with open_source(stored, rev, base=repo.root, path=path) as source:
+        location = source.locate(path)
         target = os.path.abspath(out or location.name).rstrip(os.sep)
         check_inside_repo(repo, target, "output")
         pointer_file = pointer_path_for(target)
         _refuse_existing(target, pointer_file)
         enclosing = enclosing_tracked_folder(repo, target)
         if enclosing is not None:
-            raise DvcishError(f"{target}: is inside the tracked folder {repo.relpath(enclosing)}")
+            raise DvcishError(f"{target}: is inside the tracked folder {display_path(enclosing)}")
         src = Source(url=stored, path=normalize_path(path), rev=rev, rev_lock=source.sha)
         name = os.path.basename(target)
         pointer, summary = _pin(repo, source, location, src, name, jobs, progress)
@@ -250,7 +250,7 @@ def import_(
     write_pointer(pointer_file, pointer)
     gitignore = ensure_ignored(os.path.dirname(target), os.path.basename(target))
     delivered = Delivered.of(source.sha, pointer, summary)
-    return ImportResult(tracked.rel, pointer_file, gitignore, delivered)
+    return ImportResult(tracked.shown, pointer_file, gitignore, delivered)
 
 
 def update(
@@ -267,19 +267,21 @@ def update(
     (tracked,) = resolve(repo, [target])
     old = tracked.pointer
     if old.source is None:
-        raise DvcishError(f"{tracked.rel}: not an import; `dvcish update` moves `dvcish import`s")
+        raise DvcishError(f"{tracked.shown}: not an import; `dvcish update` moves `dvcish import`s")
     wanted = rev if rev is not None else old.source.rev
-    with open_source(old.source.url, wanted, base=repo.root) as source:
-        location = locate(old.source.path, source.lookup, source.where())
+    with open_source(old.source.url, wanted, base=repo.root, path=old.source.path) as source:
+        location = source.locate(old.source.path)
         src = Source(old.source.url, old.source.path, wanted, source.sha)
         pointer, summary = _pin(repo, source, location, src, old.path, jobs, progress)
     changed = pointer != old
     if changed:
-        moved = Tracked(tracked.pointer_file, pointer, tracked.target, tracked.rel)
+        moved = Tracked(
+            tracked.pointer_file, pointer, tracked.target, tracked.rel, label=tracked.label
+        )
         _materialize(repo, moved, existed=os.path.lexists(tracked.target))
         write_pointer(tracked.pointer_file, pointer)
     delivered = Delivered.of(source.sha, pointer, summary)
-    return ImportResult(tracked.rel, tracked.pointer_file, None, delivered, changed)
+    return ImportResult(tracked.shown, tracked.pointer_file, None, delivered, changed)
 
 
 # --- fetching imports (pull / fetch) -----------------------------------------------------------
@@ -310,7 +312,8 @@ def fetch_imports(
             groups.setdefault((source.url, source.rev_lock), []).append(tracked)
     for (url, sha), items in groups.items():
         try:
-            with open_source(url, sha, base=repo.root) as src:
+            hint = items[0].pointer.source.path if items[0].pointer.source else None
+            with open_source(url, sha, base=repo.root, path=hint) as src:
                 for tracked in items:
                     _fetch_one_import(repo, src, tracked, jobs, progress, summary)
         except DvcishError as exc:
@@ -329,13 +332,18 @@ def _fetch_one_import(
     imported = tracked.pointer
     assert imported.source is not None
     try:
-        location = locate(imported.source.path, source.lookup, source.where())
+        location = source.locate(imported.source.path)
         inner = location.subpath
         if tracked.subpath is not None:  # a file inside an imported folder (granular pull)
             inner = f"{inner}/{tracked.subpath}" if inner else tracked.subpath
         wanted = Location(location.pointer_rel, location.pointer, inner)
         part = fetch_location(
-            source, repo.cache, wanted.tracked(source.root, tracked.rel), None, jobs, progress
+            source,
+            repo.cache,
+            wanted.tracked(source.root, tracked.rel, tracked.shown),
+            None,
+            jobs,
+            progress,
         )
         summary.merge(part)
         if part.failed:
@@ -351,7 +359,7 @@ def _fetch_one_import(
 
 
 def _failure(tracked: Tracked, exc: DvcishError) -> Failure:
-    return Failure(tracked.pointer.oid, tracked.rel, ERROR, f"{tracked.rel}: {exc}")
+    return Failure(tracked.pointer.oid, tracked.shown, ERROR, f"{tracked.shown}: {exc}")
 
 
 def _selected_oid(cache: Cache, location: Location) -> str | None:

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
+from dvcish.fsutil import display_path
 from dvcish.hashing import hash_file
 from dvcish.remotes import open_remote
 from dvcish.repo import Repo
@@ -28,7 +29,14 @@ from dvcish.workspace import FileProgress
 class FsckReport:
     objects_checked: int = 0
     pointers_checked: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # one line each
+
+    def to_dict(self) -> dict:
+        return {
+            "objects_checked": self.objects_checked,
+            "pointers_checked": self.pointers_checked,
+            "problems": self.problems,
+        }
 
 
 def fsck(repo: Repo, progress: FileProgress | None = None) -> FsckReport:
@@ -63,7 +71,7 @@ def _check_objects(repo: Repo, report: FsckReport, progress: FileProgress | None
 
 
 def _check_pointer(repo: Repo, pointer_file: str, corrupt: set[str], report: FsckReport) -> None:
-    rel = repo.relpath(pointer_file)
+    rel = display_path(pointer_file)
     try:
         tracked = load_tracked(repo, pointer_file)
     except DvcishError as exc:
@@ -86,7 +94,7 @@ def _check_pointer(repo: Repo, pointer_file: str, corrupt: set[str], report: Fsc
     for entry in tree.entries:
         if entry.oid in absent:
             report.problems.append(
-                f"{rel}: member {tracked.rel}/{entry.path} ({entry.oid}) missing from cache"
+                f"{rel}: member {tracked.shown_member(entry.path)} ({entry.oid}) missing from cache"
             )
     if len(tree.entries) != pointer.nfiles or tree.size != pointer.size:
         report.problems.append(f"{rel}: nfiles/size disagree with tree {pointer.oid}")
@@ -99,6 +107,7 @@ def fsck_remote(
     objects. Read-only on the remote: nothing is deleted or rewritten there."""
     store = open_remote(repo, remote)
     try:
+        store.check_readable()  # a wrong bucket is one line, not one per object
         return check_store(repo, store, all_tracked(repo), store_jobs(store, jobs), progress)
     finally:
         store.close()

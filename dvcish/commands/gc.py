@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from dvcish import config as cfg
 from dvcish import fsutil
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError, UsageError
+from dvcish.fsutil import display_path
 from dvcish.history import Selection, collect
 from dvcish.repo import Repo
 from dvcish.storage import remote_gc
@@ -59,7 +60,7 @@ class GcPlan:
     def to_dict(self) -> dict:
         return {
             "objects": sorted(self.objects),
-            "temp_files": sorted(self.temp_files),
+            "temp_files": sorted(display_path(path) for path in self.temp_files),
             "bytes_freed": self.bytes_freed,
             "young": self.young,
             "remote": self.remote,
@@ -121,7 +122,7 @@ def _read_tree(repo: Repo, tracked: Tracked, store: ObjectStore | None) -> Tree:
         return load_tree(repo.cache, oid)
     where = tracked.pointer_file
     if os.path.isabs(where):
-        where = repo.relpath(where)
+        where = repo.shown(repo.relpath(where))
     if store is not None:
         try:
             return load_tree(store, oid)

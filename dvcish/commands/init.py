@@ -38,8 +38,10 @@ def init(path: str, no_scm: bool = False) -> Repo:
             "run `git init` first or use `dvcish init --no-scm`"
         )
     os.mkdir(dvcish_dir)
-    fsutil.atomic_write_bytes(os.path.join(dvcish_dir, "config"), b"")
-    fsutil.atomic_write_bytes(os.path.join(dvcish_dir, ".gitignore"), DVCISH_GITIGNORE.encode())
+    config = b"core:\n  no_scm: true\n" if no_scm else b""
+    fsutil.atomic_write_bytes(os.path.join(dvcish_dir, "config"), config)
+    if not no_scm:  # without git nothing reads a .gitignore
+        fsutil.atomic_write_bytes(os.path.join(dvcish_dir, ".gitignore"), DVCISH_GITIGNORE.encode())
     os.makedirs(os.path.join(dvcish_dir, "tmp"), exist_ok=True)
     ignore_file = os.path.join(root, IGNORE_FILE)
     if not os.path.lexists(ignore_file):  # a project's own rules (after a re-init) are kept

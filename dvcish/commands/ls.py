@@ -14,17 +14,18 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import yaml
 
 from dvcish import history
 from dvcish.config import Config, ConfigFile
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
-from dvcish.git import Git, clone
+from dvcish.git import Git
 from dvcish.pointer import Pointer
 from dvcish.remotes import open_configured
 from dvcish.repo import DVCISH_DIR, Repo, find_root
+from dvcish.sources import clone_project
 from dvcish.storage.base import ObjectStore
 from dvcish.storage.local import LocalStore
 from dvcish.targets import all_tracked
@@ -35,7 +36,7 @@ TreeReader = Callable[[str, str], Tree]  # (data path, tree oid) -> tree
 
 @dataclass
 class Entry:
-    path: str  # relative to the listed repo's root, "/"-separated
+    path: str  # this repo: as printed (relative to the cwd); another: relative to its root
     kind: str  # "file" or "dir"
     size: int
     oid: str
@@ -56,7 +57,8 @@ def is_other_repo(arg: str, cwd: str | None = None) -> bool:
     """
     if "://" in arg or ("@" in arg and ":" in arg.split("/", 1)[0]):
         return True
-    if not os.path.lexists(os.path.join(arg, ".git")):
+    holds = (os.path.lexists(os.path.join(arg, name)) for name in (".git", DVCISH_DIR))
+    if not any(holds):
         return False
     try:
         here = find_root(cwd)
@@ -78,9 +80,10 @@ def ls_here(repo: Repo, path: str | None, rev: str | None, recursive: bool) -> l
         where = rev
     remote = _RemoteTrees(repo.config, repo.root)
     try:
-        return _list(pointers, rel, recursive, _tree_reader([repo.cache], remote), where)
+        entries = _list(pointers, rel, recursive, _tree_reader([repo.cache], remote), where)
     finally:
         remote.close()
+    return [replace(entry, path=repo.shown(entry.path)) for entry in entries]
 
 
 def ls_url(
@@ -93,14 +96,20 @@ def ls_url(
     holder = tempfile.mkdtemp(prefix="dvcish-ls-", dir=tmp_parent)
     try:
         dest = os.path.join(holder, "repo")
-        clone(url, dest, rev, shallow=True)
+        cloned = clone_project(url, dest, rev, rel)
+        prefix = cloned.prefix
+        if cloned.given_prefix and (rel + "/").startswith(cloned.given_prefix):
+            rel = rel[len(cloned.given_prefix) :]
         with Git(dest) as git:
-            pointers = _by_data_path(git.pointers_at("HEAD"), rev or "HEAD")
-            raw_config = git.read_file_at("HEAD", f"{DVCISH_DIR}/config") if recursive else None
+            found = git.pointers_at("HEAD")
+            inside = {p[len(prefix) :]: ptr for p, ptr in found.items() if p.startswith(prefix)}
+            pointers = _by_data_path(inside, rev or "HEAD")
+            config_path = f"{prefix}{DVCISH_DIR}/config"
+            raw_config = git.read_file_at("HEAD", config_path) if recursive else None
         local = os.path.isdir(url)
         other = _other_cache(url) if local else None
         config = _config_from_bytes(raw_config, f"{url}: {DVCISH_DIR}/config")
-        remote = _RemoteTrees(config, url if local else dest)
+        remote = _RemoteTrees(config, url if local else os.path.join(dest, prefix))
         try:
             reader = _tree_reader([other] if other is not None else [], remote)
             return _list(pointers, rel, recursive, reader, f"{url} at {rev or 'HEAD'}")

@@ -1,9 +1,14 @@
-"""``dvcish status``: compare every pointer with the workspace and the cache."""
+"""``dvcish status``: compare every pointer with the workspace and the cache.
+
+A target may be a path inside a tracked folder: then only the tree entries at or below it are
+compared. Paths in results are as printed (relative to the current folder).
+"""
 
 from __future__ import annotations
 
 import os
 import posixpath
+import stat as statmod
 from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
@@ -11,7 +16,7 @@ from dvcish.pointer import POINTER_SUFFIX, parse_pointer, pointer_path_for
 from dvcish.progress import Progress
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
-from dvcish.tree import load_tree
+from dvcish.tree import Tree, load_tree, members
 from dvcish.workspace import (
     ABSENT,
     DIR,
@@ -30,29 +35,41 @@ MISSING_CACHE = "missing from cache"
 
 @dataclass
 class TargetStatus:
-    rel: str
-    pointer_file: str
+    path: str  # the data (or the part of a folder) as printed
+    pointer: str  # its pointer file as printed
+    kind: str  # "file" or "dir": the pointer's kind
+    oid: str  # the pointer's oid
+    size: int
     state: str
-    changes: Changes = field(default_factory=Changes)
+    changes: Changes = field(default_factory=Changes)  # paths as printed
     missing_objects: int = 0
     hint: str | None = None  # a pointer renamed or moved by hand: how to fix it
 
+    @property
+    def state_word(self) -> str:
+        """The state as one word for scripts: up_to_date, modified, missing_from_workspace,
+        missing_from_cache."""
+        return self.state.replace(" ", "_")
+
     def to_dict(self) -> dict:
-        data: dict = {"path": self.rel, "pointer": self.pointer_file, "status": self.state}
-        if self.changes:
-            data["added"] = self.changes.added
-            data["modified"] = self.changes.modified
-            data["deleted"] = self.changes.deleted
-        if self.missing_objects:
-            data["missing_objects"] = self.missing_objects
-        if self.hint:
-            data["hint"] = self.hint
-        return data
+        return {
+            "path": self.path,
+            "pointer": self.pointer,
+            "kind": self.kind,
+            "oid": self.oid,
+            "size": self.size,
+            "state": self.state_word,
+            "added": self.changes.added,
+            "modified": self.changes.modified,
+            "deleted": self.changes.deleted,
+            "missing_objects": self.missing_objects,
+            "hint": self.hint,
+        }
 
 
 def status(repo: Repo, targets: list[str], progress: Progress | None = None) -> list[TargetStatus]:
     reader = reader_for(repo, progress)
-    tracked_list = resolve(repo, targets)
+    tracked_list = resolve(repo, targets, allow_inside=True)
     results = [target_status(repo, tracked, reader) for tracked in tracked_list]
     repo.state.commit()
     add_move_hints(repo, list(zip(tracked_list, results, strict=True)))
@@ -67,7 +84,7 @@ def add_move_hints(repo: Repo, pairs: list[tuple[Tracked, TargetStatus]]) -> Non
         expected = pointer_path_for(tracked.pointer.path)
         if os.path.basename(tracked.pointer_file) != expected:
             result.hint = (
-                f"{result.pointer_file} tracks {tracked.pointer.path!r} but is not named "
+                f"{result.pointer} tracks {tracked.pointer.path!r} but is not named "
                 f"{expected}: renamed by hand? Rename it back, then use `dvcish move`"
             )
     missing = [pair for pair in pairs if pair[1].state == MISSING_WORKSPACE and not pair[1].hint]
@@ -93,13 +110,20 @@ def add_move_hints(repo: Repo, pairs: list[tuple[Tracked, TargetStatus]]) -> Non
                 else ""
             )
             result.hint = (
-                f"{result.pointer_file} looks moved by hand from {old}{POINTER_SUFFIX}{where}: "
+                f"{result.pointer} looks moved by hand from {old}{POINTER_SUFFIX}{where}: "
                 f"move it back, then use `dvcish move {old} {tracked.rel}`"
             )
 
 
+def _new_result(repo: Repo, tracked: Tracked) -> TargetStatus:
+    pointer = tracked.pointer
+    path = tracked.shown_member(tracked.subpath or "")
+    pointer_file = repo.shown(repo.relpath(tracked.pointer_file))
+    return TargetStatus(path, pointer_file, pointer.kind, pointer.oid, pointer.size, UP_TO_DATE)
+
+
 def target_status(repo: Repo, tracked: Tracked, reader: WorkspaceReader) -> TargetStatus:
-    result = TargetStatus(tracked.rel, repo.relpath(tracked.pointer_file), UP_TO_DATE)
+    result = _new_result(repo, tracked)
     pointer = tracked.pointer
     if (
         pointer.kind == "dir"
@@ -109,6 +133,9 @@ def target_status(repo: Repo, tracked: Tracked, reader: WorkspaceReader) -> Targ
         result.state = MISSING_CACHE
         result.missing_objects = 1
         return result
+    if tracked.subpath is not None:
+        _part_status(repo, tracked, reader, result)
+        return result
     seen = reader.observe(tracked.rel, tracked.target)
     if seen.kind == ABSENT:
         result.state = MISSING_WORKSPACE
@@ -116,14 +143,15 @@ def target_status(repo: Repo, tracked: Tracked, reader: WorkspaceReader) -> Targ
     if pointer.kind == "file":
         if seen.kind != FILE or seen.oid != pointer.oid:
             result.state = MODIFIED
-            result.changes.modified.append(tracked.rel)
+            result.changes.modified.append(tracked.shown)
         elif not repo.cache.exists(pointer.oid):
             result.state = MISSING_CACHE
             result.missing_objects = 1
         return result
     if seen.kind != DIR:
         result.state = MODIFIED
-        result.changes.deleted = [e.path for e in load_tree(repo.cache, pointer.oid).entries]
+        deleted = [e.path for e in load_tree(repo.cache, pointer.oid).entries]
+        result.changes.deleted = [tracked.shown_member(path) for path in deleted]
         return result
     assert seen.scan is not None
     # Fast path: the workspace's own tree hashes to the pointer's oid, so nothing changed and
@@ -132,12 +160,66 @@ def target_status(repo: Repo, tracked: Tracked, reader: WorkspaceReader) -> Targ
         tree = load_tree(repo.cache, pointer.oid)
         reader.include_tracked(seen, tracked.rel, tracked.target, tree)
         if seen.scan.untrackable or seen.tree_oid() != pointer.oid:
-            result.changes = compare(tree, seen.scan.files, seen.oids)
-            result.changes.added.extend(seen.scan.untrackable)
-            result.state = MODIFIED
+            changes = compare(tree, seen.scan.files, seen.oids)
+            changes.added.extend(seen.scan.untrackable)
+            _record_changes(result, changes, tracked, "")
             return result
     absent = repo.cache.missing(set(seen.oids.values()))
     if absent:
         result.state = MISSING_CACHE
         result.missing_objects = len(absent)
     return result
+
+
+def _part_status(
+    repo: Repo, tracked: Tracked, reader: WorkspaceReader, result: TargetStatus
+) -> None:
+    """A path inside a tracked folder: only the entries at or below it count."""
+    subpath = tracked.subpath or ""
+    if not repo.cache.exists(tracked.pointer.oid):  # and the folder is not there either
+        result.state = MISSING_WORKSPACE
+        return
+    tree = load_tree(repo.cache, tracked.pointer.oid)
+    selected = members(tree, subpath)
+    path = os.path.join(tracked.target, subpath)
+    st = reader.lstat(path)
+    if st is None:
+        if not selected:
+            raise DvcishError(
+                f"{result.path}: not in the tracked folder {tracked.shown} (and not in the "
+                "workspace)"
+            )
+        result.state = MISSING_WORKSPACE
+        return
+    rel = f"{tracked.rel}/{subpath}"
+    if statmod.S_ISDIR(st.st_mode) and not (len(selected) == 1 and selected[0].path == subpath):
+        seen = reader.observe(rel, path)
+        assert seen.scan is not None
+        cut = len(subpath) + 1
+        part = Tree([entry._replace(path=entry.path[cut:]) for entry in selected])
+        changes = compare(part, seen.scan.files, seen.oids)
+        changes.added.extend(seen.scan.untrackable)
+        present = set(seen.oids.values())
+    else:
+        wanted = Tree([entry._replace(path="") for entry in selected])
+        oid = reader.file_oid(rel, path, st) if statmod.S_ISREG(st.st_mode) else None
+        files = {"": st} if oid is not None else {}
+        changes = compare(wanted, files, {"": oid} if oid else {})
+        present = {oid} if oid else set()
+    if changes:
+        _record_changes(result, changes, tracked, subpath)
+        return
+    absent = repo.cache.missing(present)
+    if absent:
+        result.state = MISSING_CACHE
+        result.missing_objects = len(absent)
+
+
+def _record_changes(result: TargetStatus, changes: Changes, tracked: Tracked, base: str) -> None:
+    """MODIFIED, with the changed paths (relative to ``base`` inside the folder) as printed."""
+
+    def shown(paths: list[str]) -> list[str]:
+        return [tracked.shown_member("/".join(p for p in (base, path) if p)) for path in paths]
+
+    result.state = MODIFIED
+    result.changes = Changes(shown(changes.added), shown(changes.modified), shown(changes.deleted))

@@ -36,6 +36,16 @@ class PullResult:
     fetched: TransferSummary
     checkout: list[CheckoutResult] = field(default_factory=list)
 
+    @property
+    def failed(self) -> bool:
+        return bool(self.fetched.failed) or any(r.missing or r.corrupt for r in self.checkout)
+
+    def to_dict(self) -> dict:
+        return {
+            "fetch": self.fetched.to_dict(),
+            "checkout": [result.to_dict() for result in self.checkout],
+        }
+
 
 def choose(repo: Repo, request: Request) -> tuple[list[Tracked], list[Tracked]]:
     """(every pointer to move, once each; the workspace's own pointers among them).
@@ -58,6 +68,7 @@ def push(repo: Repo, request: Request, progress: Progress | None = None) -> Tran
     tracked = [item for item in tracked if item.pointer.source is None]
     store = open_remote(repo, request.remote)
     try:
+        store.check_writable()  # a wrong bucket is one line, not one error per object
         jobs = store_jobs(store, request.jobs)
         return transfer.push(repo.cache, store, tracked, jobs, progress)
     finally:
@@ -65,17 +76,30 @@ def push(repo: Repo, request: Request, progress: Progress | None = None) -> Tran
 
 
 def fetch(repo: Repo, request: Request, progress: Progress | None = None) -> TransferSummary:
-    """Download what the chosen pointers need into the cache."""
-    summary, _ = _fetch(repo, request, progress)
+    """Download what the chosen pointers need into the cache; objects the cache holds already
+    are verified (a corrupt one is downloaded again)."""
+    try:
+        summary, _ = _fetch(repo, request, progress, verify=True)
+    finally:
+        repo.state.commit()
     return summary
 
 
 def pull(
     repo: Repo, request: Request, force: bool = False, progress: Progress | None = None
 ) -> PullResult:
-    """Fetch, then check out the workspace's pointers (revisions are only fetched)."""
-    summary, in_workspace = _fetch(repo, request, progress)
+    """Fetch, then check out the workspace's pointers (revisions are only fetched).
+
+    Checkout verifies what it delivers; an object it finds corrupt is quarantined, so one more
+    fetch downloads it again and a second checkout delivers it.
+    """
+    summary, in_workspace = _fetch(repo, request, progress, verify=False)
     results = checkout(repo, [], force=force, progress=progress, tracked_list=in_workspace)
+    if any(result.corrupt for result in results):
+        again, _ = _fetch(repo, request, progress, verify=False)
+        summary.transferred += again.transferred
+        summary.failed.extend(again.failed)
+        results = checkout(repo, [], force=force, progress=progress, tracked_list=in_workspace)
     return PullResult(summary, results)
 
 
@@ -84,13 +108,14 @@ def cloud_status(repo: Repo, request: Request) -> tuple[CloudStatus, str]:
     tracked, _ = choose(repo, request)
     store = open_remote(repo, request.remote)
     try:
+        store.check_writable()  # a wrong bucket is one line; a folder not created yet is empty
         return transfer.cloud_status(repo.cache, store, tracked), store.description
     finally:
         store.close()
 
 
 def _fetch(
-    repo: Repo, request: Request, progress: Progress | None
+    repo: Repo, request: Request, progress: Progress | None, verify: bool
 ) -> tuple[TransferSummary, list[Tracked]]:
     tracked, in_workspace = choose(repo, request)
     imported = [item for item in tracked if item.pointer.source is not None]
@@ -108,7 +133,8 @@ def _fetch(
 
                 tracked = history.drop_absent_parts(repo, tracked, get_tree)
             jobs = store_jobs(store, request.jobs)
-            summary = transfer.fetch(repo.cache, store, tracked, jobs, progress)
+            state = repo.state if verify else None
+            summary = transfer.fetch(repo.cache, store, tracked, jobs, progress, state)
         finally:
             store.close()
     if imported:

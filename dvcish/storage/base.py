@@ -182,6 +182,11 @@ class ObjectStore(abc.ABC):
     def check_readable(self) -> None:  # noqa: B027 - optional hook
         """Raise one clear DvcishError when the store cannot be read at all (before a fetch)."""
 
+    def check_writable(self) -> None:
+        """Raise one clear DvcishError when a push cannot even start (a wrong bucket, bad
+        credentials); by default the same check as ``check_readable``."""
+        self.check_readable()
+
     def flush(self) -> None:  # noqa: B027 - optional hook
         """Make every completed ``put`` durable and visible; called before anything refers to
         the objects (a tree after its members, a pointer after its tree)."""

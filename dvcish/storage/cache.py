@@ -187,6 +187,35 @@ class Cache(LocalStore):
             return self.exists(oid)
         return True
 
+    def freshen_verified(self, oids: set[str], state: StatCache) -> tuple[set[str], set[str]]:
+        """Freshen the held objects of ``oids`` after proving their bytes: by the stat cache
+        (one stat each), else by hashing them. Returns (absent, corrupt); a corrupt object is
+        quarantined. Each proven object stays recorded as verified under its new mtime."""
+        known = state.verified_keys(oids)
+        absent: set[str] = set()
+        corrupt: set[str] = set()
+        for oid in sorted(oids):
+            path = self.path_of(oid)
+            try:
+                before = stat_key(os.stat(path))
+            except (FileNotFoundError, NotADirectoryError):
+                absent.add(oid)
+                continue
+            if known.get(oid) != before and not self.verify(oid, state):
+                corrupt.add(oid)
+                continue
+            if self.touch(oid):
+                state.record_verified(oid, stat_key(os.stat(path)))
+        return absent, corrupt
+
+    def record_received(self, oids: set[str], state: StatCache) -> None:
+        """Objects just downloaded were verified on the way in: tell the stat cache."""
+        for oid in oids:
+            try:
+                state.record_verified(oid, stat_key(os.stat(self.path_of(oid))))
+            except FileNotFoundError:
+                continue
+
     def list(self) -> list[str]:  # type: ignore[override]
         return list(super().list())
 

@@ -47,6 +47,9 @@ class LocalStore(ObjectStore):
                 f"{self.description}: folder does not exist; create it or fix the remote url"
             )
 
+    def check_writable(self) -> None:
+        """A folder remote that does not exist yet is created by the first put."""
+
     def exists(self, oid: str) -> bool:
         try:
             os.stat(self.path_of(oid))

@@ -262,6 +262,9 @@ class PackedStore(ObjectStore):
     def check_readable(self) -> None:
         self.backend.check_readable()
 
+    def check_writable(self) -> None:
+        self.backend.check_writable()
+
     def close(self) -> None:
         if self._uploader is not None:
             self._uploader.shutdown(wait=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import logging
 import os
 import random
 import threading
@@ -35,7 +36,8 @@ from dvcish.hashing import CHUNK_SIZE, hash_bytes, hash_fd, new_hasher
 from dvcish.progress import ByteCallback, ignore
 from dvcish.storage.base import BlobInfo, ObjectStore, object_key, oid_from_key
 from dvcish.storage.s3_errors import OVERLOADED, TRANSIENT, error_code, error_status, explain
-from dvcish.storage.s3_options import S3Options
+from dvcish.storage.s3_log import log_requests
+from dvcish.storage.s3_options import S3Options, parse_s3_url
 
 # Asking about at most this many oids sends one HEAD per oid; more lists the fan-out prefixes.
 HEAD_THRESHOLD = 64
@@ -62,6 +64,7 @@ RESUMES_MAX = 32
 DEAD_AFTER = 6
 _T = TypeVar("_T")
 _R = TypeVar("_R")
+log = logging.getLogger(__name__)
 
 
 def _fanout_ranges(count: int) -> list[tuple[str, str]]:
@@ -69,15 +72,6 @@ def _fanout_ranges(count: int) -> list[tuple[str, str]]:
     count = max(1, min(count, 16))
     cuts = [f"{(256 * index) // count:02x}" for index in range(count)]
     return [(cut, cuts[i + 1] if i + 1 < count else "") for i, cut in enumerate(cuts)]
-
-
-def parse_s3_url(url: str, description: str) -> tuple[str, str]:
-    """(bucket, prefix) of ``s3://bucket/some/prefix``; the prefix has no leading/trailing '/'."""
-    scheme, sep, rest = url.partition("://")
-    bucket, _, path = rest.partition("/")
-    if scheme != "s3" or not sep or not bucket:
-        raise DvcishError(f"{description}: url must look like s3://bucket/prefix, not {url!r}")
-    return bucket, "/".join(part for part in path.split("/") if part)
 
 
 class S3Store(ObjectStore):
@@ -279,7 +273,7 @@ class S3Store(ObjectStore):
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         )
-        return core.create_client(
+        client = core.create_client(
             "s3",
             endpoint_url=opts.endpointurl,
             region_name=opts.region or (DEFAULT_REGION if opts.endpointurl else None),
@@ -290,6 +284,10 @@ class S3Store(ObjectStore):
             verify=opts.ssl_verify,
             config=config,
         )
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("s3 client for %s: %r", self.description, opts)
+            log_requests(client, self._redact)
+        return client
 
     def _parallel(self, func: Callable[[_T], _R], items: Iterable[_T]) -> list[_R]:
         items = [*items]

@@ -40,6 +40,8 @@ class S3Options:
     read_timeout: float = 60.0
 
     def __post_init__(self) -> None:
+        if self.endpointurl and "://" not in self.endpointurl:  # host[:port]: use_ssl decides
+            self.endpointurl = f"{'https' if self.use_ssl else 'http'}://{self.endpointurl}"
         if self.addressing_style is None:
             self.addressing_style = "path" if self.endpointurl else "auto"
 
@@ -65,21 +67,39 @@ class S3Options:
 
         values: dict[str, Any] = {}
         for key, value in settings.items():
-            parse = _PARSERS.get(key)
             if key == "url" or value is None or value == "":
                 continue
-            if parse is None:
-                known = ", ".join(["url", *_PARSERS])
-                raise error(f"unknown setting '{key}'; remove it or use one of {known}")
             try:
-                values[key] = parse(value)
+                values[key] = parse_setting(key, value)
             except ValueError as exc:
-                raise error(f"setting '{key}' {exc}") from None
+                raise error(str(exc)) from None
         if bool(values.get("access_key_id")) != bool(values.get("secret_access_key")):
             raise error("access_key_id and secret_access_key must be set together")
         if values.get("session_token") and not values.get("access_key_id"):
             raise error("session_token needs access_key_id and secret_access_key")
         return cls(**values)
+
+
+def parse_setting(key: str, value: Any) -> Any:
+    """The parsed value of one remote option; ValueError naming the option when it is bad."""
+    parse = _PARSERS.get(key)
+    if parse is None:
+        known = ", ".join(["url", *_PARSERS])
+        raise ValueError(f"unknown setting '{key}'; remove it or use one of {known}")
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise ValueError(f"setting '{key}' {exc}") from None
+
+
+def check_setting(remote_name: str, key: str, value: Any) -> None:
+    """Refuse a bad value for a remote option before it is written (one line)."""
+    try:
+        parse_setting(key, value)
+    except ValueError as exc:
+        shown = "***" if key in SECRET_FIELDS else None
+        message = str(exc) if shown is None else str(exc).replace(str(value), shown)
+        raise DvcishError(f"remote '{remote_name}': {message}") from None
 
 
 def _boolean(value: Any) -> bool:
@@ -101,9 +121,13 @@ def _ssl_verify(value: Any) -> bool | str:
 
 
 def _endpoint(value: Any) -> str:
-    if not str(value).startswith(("http://", "https://")):
-        raise ValueError(f"must start with http:// or https://, not {value!r}")
-    return str(value)
+    """``http(s)://host[:port][/path]``, or ``host[:port]`` whose scheme use_ssl decides."""
+    text = str(value)
+    scheme, sep, rest = text.partition("://")
+    host = rest if sep else text
+    if (sep and scheme not in ("http", "https")) or not host or host[0] in "/:" or " " in text:
+        raise ValueError(f"must be http(s)://host[:port] or host[:port], not {value!r}")
+    return text
 
 
 def _one_of(*allowed: str) -> Callable[[Any], str]:
@@ -143,3 +167,12 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "connect_timeout": _positive(float),
     "read_timeout": _positive(float),
 }
+
+
+def parse_s3_url(url: str, description: str) -> tuple[str, str]:
+    """(bucket, prefix) of ``s3://bucket/some/prefix``; the prefix has no leading/trailing '/'."""
+    scheme, sep, rest = url.partition("://")
+    bucket, _, path = rest.partition("/")
+    if scheme != "s3" or not sep or not bucket:
+        raise DvcishError(f"{description}: url must look like s3://bucket/prefix, not {url!r}")
+    return bucket, "/".join(part for part in path.split("/") if part)

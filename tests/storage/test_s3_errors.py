@@ -234,7 +234,7 @@ def test_options_from_string_settings() -> None:
         ({"read_timeout": "soon"}, "'read_timeout' must be a positive number"),
         ({"addressing_style": "sideways"}, "'addressing_style' must be one of"),
         ({"sse": "rot13"}, "'sse' must be one of"),
-        ({"endpointurl": "127.0.0.1:9000"}, "must start with http:// or https://"),
+        ({"endpointurl": "ftp://127.0.0.1:9000"}, "must be http(s)://host[:port] or host[:port]"),
         ({"access_key_id": "k"}, "must be set together"),
         ({"ssl_verify": "/no/such/ca.pem"}, "CA bundle"),
     ],
