@@ -302,13 +302,7 @@ class Git:
 
 def index_paths(root: str, paths: Sequence[str]) -> set[str]:
     """Which of these repo-relative paths git's index holds (files, or folders with files)."""
-    if not paths:
-        return set()
-    specs = [f":(literal){path}" for path in paths]
-    done = _git(["ls-files", "-z", "--", *specs], root, check=False)
-    if done.returncode != 0:
-        return set()
-    listed = done.stdout.decode("utf-8", "surrogateescape").split("\0")
+    listed = files_in_git_index(root, paths)
     return {path for path in paths if any(n == path or n.startswith(path + "/") for n in listed)}
 
 
@@ -343,7 +337,8 @@ def files_in_git_index(root: str, paths: Sequence[str]) -> list[str]:
     ``root`` is not in a git work tree."""
     if not paths:
         return []
-    done = _git(["ls-files", "-z", "--cached", "--", *paths], root, check=False)
+    specs = [f":(literal){path}" for path in paths]  # names, not patterns
+    done = _git(["ls-files", "-z", "--cached", "--", *specs], root, check=False)
     if done.returncode != 0:
         return []
     return sorted(
