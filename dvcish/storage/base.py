@@ -143,6 +143,12 @@ class ObjectStore(abc.ABC):
     def delete_blobs(self, keys: Iterable[str]) -> None:
         """Remove these blobs; an absent key is not an error."""
 
+    def read_blob(self, key: str, offset: int = 0, length: int | None = None) -> bytes:
+        """Bytes of a (small) blob, or of a range of it, in memory."""
+        buffer = io.BytesIO()
+        self.get_blob(key, buffer, offset, length)
+        return buffer.getvalue()
+
     # --- reading many objects -------------------------------------------------------------------
 
     def plan_reads(self, oids: Iterable[str]) -> list[ReadGroup]:

@@ -12,23 +12,11 @@ from dvcish.storage.packed import PackedStore
 from dvcish.storage.packs import Member, pack_key, packid_from_key, read_members
 
 
-def _download(store: PackedStore, key: str) -> bytes:
-    parts: list[bytes] = []
-
-    class _Sink:
-        def write(self, data: bytes) -> int:
-            parts.append(bytes(data))
-            return len(data)
-
-    store.get_blob(key, _Sink())  # type: ignore[arg-type]
-    return b"".join(parts)
-
-
 def check_pack(store: PackedStore, packid: str, indexed: list[Member]) -> list[str]:
     """Problems with one pack: its name is the hash of its bytes, every member hashes to its
     oid, and the index lists exactly what its central directory does."""
     where = f"{store.description}: {pack_key(packid)}"
-    data = _download(store, pack_key(packid))
+    data = store.read_blob(pack_key(packid))
     actual = hash_bytes(data)
     problems = []
     if actual != packid:
@@ -71,7 +59,7 @@ def rebuild_index(store: PackedStore) -> Reindexed:
         packid = packid_from_key(info.key)
         if packid is None:
             continue
-        data = _download(store, info.key)
+        data = store.read_blob(info.key)
         where = f"{store.description}: {info.key}"
         if hash_bytes(data) != packid:
             report.skipped.append(f"{where}: content does not hash to its name")

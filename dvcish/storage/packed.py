@@ -116,9 +116,7 @@ class PackedStore(ObjectStore):
         return data if hash_bytes(data) == indexid else None
 
     def _download_index(self, indexid: str) -> bytes | None:
-        buffer = _Buffer()
-        self.backend.get_blob(index_key(indexid), buffer)
-        data = buffer.value()
+        data = self.backend.read_blob(index_key(indexid))
         if hash_bytes(data) != indexid:
             self.damaged_indexes.append(indexid)
             return None
@@ -328,15 +326,3 @@ def _group(key: str, origin: str, run: list[tuple[str, Location]]) -> ReadGroup:
     end = run[-1][1].offset + run[-1][1].length
     pieces = tuple(Piece(oid, where.offset - start, where.length) for oid, where in run)
     return ReadGroup(key, start, end - start, pieces, origin)
-
-
-class _Buffer:
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
-
-    def value(self) -> bytes:
-        return b"".join(self.parts)

@@ -214,9 +214,7 @@ def _copy_needed(
 
 
 def _read_member(store: PackedStore, packid: str, member: Member) -> bytes:
-    buffer = _Collect()
-    store.get_blob(pack_key(packid), buffer, member.offset, member.length)
-    data = b"".join(buffer.parts)
+    data = store.read_blob(pack_key(packid), member.offset, member.length)
     actual = hash_bytes(data)
     if actual != member.oid:
         raise CorruptObjectError(
@@ -232,12 +230,3 @@ def _upload(store: PackedStore, builder: PackBuilder) -> tuple[str, int, list[Me
     built = builder.finish()
     store.put_blob(pack_key(built.packid), built.data)
     return built.packid, len(built.data), built.members
-
-
-class _Collect:
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
