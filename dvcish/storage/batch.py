@@ -26,7 +26,7 @@ from dvcish import fsutil
 
 # Up to this many files a barrier is an fsync of each; more are flushed with one syncfs.
 FSYNC_EACH_MAX = 8
-BATCH_LIMIT = 1024
+BATCH_LIMIT = 8192
 
 
 class DurableBatch:
