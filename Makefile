@@ -9,8 +9,10 @@ LINT_DIRS := $(wildcard dvcish tests benchmarks scripts)
 DVC_VENV := benchmarks/.venv-dvc
 
 # Debian packages the tests use, as command:package; `make test` installs the missing ones when
-# it runs as root with apt-get (CI does), and names them otherwise.
-TEST_TOOLS := xxh128sum:xxhash unzip:unzip
+# it runs as root with apt-get (CI does), and names them otherwise. strace kills and fails
+# commands for the crash-point sweep (tests/test_crash_sweep.py; without it the sweep is skipped
+# and says why; `DVCISH_CRASH_SWEEP=full make test` runs all 643 kill points, ~7 more minutes).
+TEST_TOOLS := xxh128sum:xxhash unzip:unzip strace:strace
 
 .PHONY: demo test test-tools lint bench clean venv
 

@@ -138,7 +138,10 @@ def pull(
     from dvcish.commands import sync
 
     with _locked_repo(repo) as opened:
-        return sync.pull(opened, sync.Request(list(targets or []), remote, jobs), force=force)
+        result = sync.pull(opened, sync.Request(list(targets or []), remote, jobs), force=force)
+    if result.checkout_error is not None:
+        raise result.checkout_error
+    return result
 
 
 def fetch(

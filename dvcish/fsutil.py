@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import itertools
 import os
+import re
 
 TEMP_PREFIX = ".tmp-"
+# Every temp file dvcish creates is named like this (see temp_name); nothing else is.
+_TEMP_NAME = re.compile(r"\.tmp-[0-9]+-[0-9]+")
 READ_ONLY_MODE = 0o444
 _counter = itertools.count()
 _libc = None
@@ -30,7 +34,45 @@ def create_temp(folder: str, mode: int, readable: bool = False) -> tuple[str, in
 
 
 def is_temp_name(name: str) -> bool:
-    return name.startswith(TEMP_PREFIX)
+    """True for the names ``temp_name`` makes (``.tmp-<pid>-<n>``): a file by that name is a
+    dvcish temp file, complete or not, and never anyone's data."""
+    return _TEMP_NAME.fullmatch(name) is not None
+
+
+def temp_files_in(folder: str) -> list[str]:
+    """The paths of the temp files (and temp links) directly inside ``folder``."""
+    try:
+        with os.scandir(folder) as entries:
+            return [
+                entry.path
+                for entry in entries
+                if is_temp_name(entry.name) and not entry.is_dir(follow_symlinks=False)
+            ]
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+def human_bytes(size: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size} B"
+
+
+def is_out_of_space(exc: BaseException) -> bool:
+    """A full disk or an exhausted quota: no single file is at fault, and nothing will fit."""
+    return isinstance(exc, OSError) and exc.errno in NO_SPACE
+
+
+def no_space_message(where: str, needed: int, hint: str) -> str:
+    """One line for a full disk, naming where dvcish was writing (a path as printed, or a
+    remote's description) and what would help."""
+    more = f" (needs about {human_bytes(needed)} more)" if needed > 0 else ""
+    return f"no space left on device while writing to {where}{more}; free space or {hint}"
 
 
 def fsync_dir(folder: str) -> None:

@@ -28,7 +28,8 @@ def command_line(argv: list[str] | None = None) -> str:
     if program == "__main__.py":  # python -m PACKAGE
         program = os.path.basename(os.path.dirname(argv[0]))
     argv[0] = program
-    text = shlex.join(argv)
+    # bytes that are not UTF-8 (a file name) shown as \xNN: the line is written as UTF-8
+    text = shlex.join(os.fsencode(arg).decode("utf-8", "backslashreplace") for arg in argv)
     return text if len(text) <= COMMAND_LIMIT else text[: COMMAND_LIMIT - 1] + "…"
 
 

@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from dvcish import fsutil
 from dvcish.errors import (
     CorruptObjectError,
     DvcishError,
@@ -139,8 +140,22 @@ def push(
     jobs: int,
     progress: Progress | None = None,
 ) -> TransferSummary:
-    """Upload what the pointers need that the store lacks; members before their trees."""
-    progress = progress or Progress()
+    """Upload what the pointers need that the store lacks; members before their trees. A full
+    disk under a folder remote stops the push with one line saying how much more it needs."""
+    try:
+        return _push(cache, store, tracked_list, jobs, progress or Progress())
+    except OSError as exc:
+        if not fsutil.is_out_of_space(exc):
+            raise
+        wanted = wanted_from_cache(cache, tracked_list).all_oids()
+        needed = sum(_sizes(cache, store.missing(wanted - cache.missing(wanted))).values())
+        hint = "push to a remote with room"
+        raise DvcishError(fsutil.no_space_message(store.description, needed, hint)) from None
+
+
+def _push(
+    cache: Cache, store: ObjectStore, tracked_list: list[Tracked], jobs: int, progress: Progress
+) -> TransferSummary:
     wanted = wanted_from_cache(cache, tracked_list)
     summary = TransferSummary(failed=wanted.problems())
     candidates = wanted.all_oids()
@@ -253,6 +268,11 @@ def fetch(
     groups = store.plan_reads(sorted(absent, key=lambda oid: needed[oid]))
     try:
         _run_reads(jobs, groups, cache, store, summary, progress, needed.get)
+    except OSError as exc:
+        if not fsutil.is_out_of_space(exc):
+            raise
+        cache.flush()
+        raise cache.full(sum(sizes[oid] for oid in cache.missing(absent))) from None
     finally:
         progress.phase("making the cache durable")
         cache.flush()  # what arrived is kept, even when the command fails
@@ -285,6 +305,12 @@ def _tree_for_fetch(
     return tree
 
 
+def stops_the_run(exc: BaseException) -> bool:
+    """A failure that ends a whole transfer rather than one object: a remote that gave up
+    (RemoteUnavailableError) or a full disk (nothing else would fit either)."""
+    return isinstance(exc, RemoteUnavailableError) or fsutil.is_out_of_space(exc)
+
+
 def _run_pool(
     jobs: int,
     oids: list[str],
@@ -294,18 +320,18 @@ def _run_pool(
     label: Callable[[str], str | None],
     tally: Tally,
 ) -> set[str]:
-    """Run ``action`` on every oid in a thread pool; return the oids that failed. A store
-    that gives up (RemoteUnavailableError) stops the whole run. The bytes the actions count
-    into ``tally`` reach ``progress`` while the main thread waits."""
+    """Run ``action`` on every oid in a thread pool; return the oids that failed. A failure
+    that ``stops_the_run`` is raised instead. The bytes the actions count into ``tally`` reach
+    ``progress`` while the main thread waits."""
     failed: set[str] = set()
 
     def run_one(oid: str) -> Failure | None:
         """The failure, or None; runs in a worker thread."""
         try:
             action(oid)
-        except RemoteUnavailableError:
-            raise
         except (DvcishError, OSError) as exc:
+            if stops_the_run(exc):
+                raise
             return failure_of(exc, oid, label(oid) or "")
         return None
 
@@ -340,6 +366,8 @@ def _run_reads(
         try:
             return cache.receive_group(store, group, tally.add)  # type: ignore[return-value]
         except (DvcishError, OSError) as exc:
+            if stops_the_run(exc):
+                raise
             return [(piece.oid, exc) for piece in group.pieces]
 
     def on_wait() -> None:

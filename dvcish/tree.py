@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple
 
 from dvcish.errors import DvcishError
+from dvcish.fsutil import is_temp_name
 from dvcish.hashing import hash_bytes
 
 if TYPE_CHECKING:
@@ -64,9 +65,9 @@ def path_problem(path: str) -> str | None:
         if part in parts:
             return f"path component {part!r} not allowed"
     lowered = path.lower()
-    if ".git" in lowered or ".dvcish" in lowered:
+    if ".git" in lowered or ".dvcish" in lowered or ".tmp-" in lowered:
         for part in parts:
-            if part.lower() in FORBIDDEN_COMPONENTS:
+            if part.lower() in FORBIDDEN_COMPONENTS or is_temp_name(part):
                 return f"path component {part!r} not allowed"
     return None
 
@@ -150,7 +151,7 @@ def _check_entries(entries: list[TreeEntry], origin: str) -> None:
         if "//" in wrapped or "/./" in wrapped or "/../" in wrapped or _BAD_CHARS.search(path):
             check_relpath(path, origin)
         lowered = path.lower()
-        if ".git" in lowered or ".dvcish" in lowered:
+        if ".git" in lowered or ".dvcish" in lowered or ".tmp-" in lowered:
             check_relpath(path, origin)
         if index and path <= previous:
             raise DvcishError(
@@ -170,8 +171,41 @@ def _check_entries(entries: list[TreeEntry], origin: str) -> None:
 
 def name_problem(name: str) -> str | None:
     """Why one path component (a file or folder name) cannot be tracked, or None."""
-    if _BAD_CHARS.search(name):
-        return "backslash or control character in name"
+    bad = _BAD_CHARS.search(name)
+    if bad is not None:
+        return "backslash in name" if bad.group() == "\\" else "control character in name"
+    if not is_utf8(name):
+        return "name is not valid UTF-8"
     if name.lower() in FORBIDDEN_COMPONENTS:
         return f"name {name!r} not allowed"
+    if is_temp_name(name):
+        return "name is reserved for dvcish temp files"
     return None
+
+
+def is_utf8(name: str) -> bool:
+    """False for a name read from disk whose bytes are not UTF-8 (Python keeps such bytes as
+    lone surrogates, which cannot be encoded, stored in a tree or printed)."""
+    if name.isascii():
+        return True
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(path: str) -> str:
+    """``path`` fit for one line of output: bytes that are not UTF-8 as ``\\xNN``, control
+    characters as ``\\n``, ``\\t`` or ``\\xNN``, and backslashes doubled."""
+    if path.isprintable() and "\\" not in path:
+        return path
+    shown = []
+    for char in path:
+        if "\udc80" <= char <= "\udcff":  # an undecodable byte, kept by surrogateescape
+            shown.append(f"\\x{ord(char) - 0xDC00:02x}")
+        elif char == "\\" or not char.isprintable():
+            shown.append(char.encode("unicode_escape").decode("ascii"))
+        else:
+            shown.append(char)
+    return "".join(shown)

@@ -9,6 +9,8 @@ The scan of a folder leaves out what ``.dvcishignore`` files exclude (ignore.py)
 git repositories (``.git``, listed in ``Scan.nested_git`` so commands can warn). As in git,
 ignore rules apply to untracked files only: ``include_tracked`` puts back the files a pointer's
 tree tracks although a pattern matches them.
+A dvcish temp file (``.tmp-<pid>-<n>``, left by an interrupted run) is never data: a scan
+lists it apart, as a leftover, which commands holding the repo lock remove.
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
+from dvcish import fsutil
 from dvcish.errors import DvcishError
 from dvcish.hashing import hash_bytes, hash_file
 from dvcish.ignore import IGNORE_FILE, Ignore, Rules
 from dvcish.progress import Progress
 from dvcish.state import StateDB, stat_key, trusted
 from dvcish.storage.base import oid_from_key
-from dvcish.tree import Tree, TreeEntry, build_tree, encode_tree, name_problem
+from dvcish.tree import Tree, TreeEntry, build_tree, encode_tree, name_problem, printable
 
 if TYPE_CHECKING:
     from dvcish.repo import Repo
@@ -65,6 +68,7 @@ class Scan:
     ignored_files: list[str] = field(default_factory=list)  # excluded by .dvcishignore
     ignored_dirs: list[str] = field(default_factory=list)  # not read at all
     nested_git: list[str] = field(default_factory=list)  # ".git" entries, skipped
+    leftovers: list[str] = field(default_factory=list)  # dvcish temp files: never data
 
     @property
     def untrackable(self) -> list[str]:
@@ -246,7 +250,11 @@ class WorkspaceReader:
         if entry.name.lower() == ".git":
             scan.nested_git.append(rel)  # another repository's metadata: never data
             return
-        if entry.is_dir(follow_symlinks=False):
+        is_dir = entry.is_dir(follow_symlinks=False)
+        if not is_dir and fsutil.is_temp_name(entry.name):
+            scan.leftovers.append(rel)  # a dvcish temp file: never data
+            return
+        if is_dir:
             if name_problem(entry.name) is not None:
                 scan.unsafe.append(rel)
             else:
@@ -285,19 +293,58 @@ def reader_for(repo: Repo, progress: Progress | None = None) -> WorkspaceReader:
     return WorkspaceReader(repo.state, repo.cache.root, progress, Ignore(repo.root))
 
 
+def is_link_to(path: str, object_path: str) -> bool:
+    """True when the workspace file at ``path`` *is* the cache object at ``object_path``: a
+    hard link to it, or a symlink to it (``cache.type`` hardlink or symlink). Writing into such
+    a file writes into the cache."""
+    try:
+        st = os.lstat(path)
+        if statmod.S_ISLNK(st.st_mode):
+            return os.readlink(path) == object_path
+        target = os.lstat(object_path)
+    except OSError:
+        return False
+    return (st.st_ino, st.st_dev) == (target.st_ino, target.st_dev)
+
+
+def leftovers_inside(folder: str, scan: Scan | None) -> list[str]:
+    """The temp files a scan of a tracked folder found (left by an interrupted run)."""
+    return [os.path.join(folder, rel) for rel in scan.leftovers] if scan is not None else []
+
+
+def leftovers_beside(target: str, folders_done: set[str]) -> list[str]:
+    """The temp files beside a target, in its parent folder, where pointer files and file
+    targets are written; each folder is listed once per command (``folders_done``)."""
+    parent = os.path.dirname(target)
+    if parent in folders_done:
+        return []
+    folders_done.add(parent)
+    return fsutil.temp_files_in(parent)
+
+
+def remove_leftovers(paths: list[str]) -> int:
+    """Remove leftover temp files; the caller holds the repo lock, so no running command owns
+    them. Returns how many there were."""
+    for path in paths:
+        fsutil.remove_quietly(path)
+    return len(paths)
+
+
 def require_trackable(scan: Scan, folder_label: str) -> None:
-    """Refuse folders holding symlinks, devices or unsafe names, naming the first offender."""
-    for items, what in (
-        (scan.symlinks, "is a symlink; dvcish does not track symlinks inside folders"),
-        (scan.special, "is not a regular file"),
-        (scan.unsafe, "has a name dvcish cannot track (.dvcish, control characters)"),
+    """Refuse folders holding symlinks, devices or unsafe names, naming the first offender
+    (escaped, so the message stays one line whatever the name holds)."""
+    not_a_file = "remove it or add files one by one"
+    for items, what, advice in (
+        (scan.symlinks, "is a symlink; dvcish does not track symlinks inside folders", not_a_file),
+        (scan.special, "is not a regular file", not_a_file),
+        (scan.unsafe, "", "rename it or move it out of the folder"),
     ):
         if items:
             first = sorted(items)[0]
             more = f" (and {len(items) - 1} more)" if len(items) > 1 else ""
-            raise DvcishError(
-                f"{folder_label}/{first}: {what}{more}; remove it or add files one by one"
-            )
+            problem = what or name_problem(first.rpartition("/")[2])
+            where = f"{printable(folder_label)}/{printable(first)}"
+            raise DvcishError(f"{where}: {problem}{more}; {advice}")
 
 
 def tree_from_files(files: dict[str, FileStat], oids: dict[str, str]) -> Tree:

@@ -74,7 +74,10 @@ def test_dry_lists_objects_and_bytes_and_changes_nothing(versions):
     for oid in old_only(versions):
         assert f"would remove {oid}" in out
     freed = sum(os.path.getsize(object_path(versions.root, oid)) for oid in old_only(versions))
-    assert f"Would remove 3 objects and 0 temp files from the cache, freeing {freed} B" in out
+    assert (
+        f"Would remove 3 objects from the cache and 0 temp files left by interrupted runs, "
+        f"freeing {freed} B" in out
+    )
     assert snapshot(versions.root) == before
 
 
@@ -103,6 +106,23 @@ def test_stale_temp_files_go_and_fresh_ones_stay(versions):
     out = ok("gc", "-w")
     assert "1 temp file" in out
     assert not fresh.exists()
+
+
+def test_leftover_temp_files_go_from_dvcish_dir_and_a_folder_remote(versions):
+    ok("push")
+    beside_config = versions.root / ".dvcish" / ".tmp-7-1"
+    on_remote = [versions.remote / ".tmp-7-2", versions.remote / "ab" / ".tmp-7-3"]
+    not_ours = versions.remote / "ab" / ".tmp-notes"  # not a dvcish temp name
+    for path in [beside_config, *on_remote, not_ours]:
+        path.parent.mkdir(exist_ok=True)
+        path.write_bytes(b"half an object")
+    ok("gc", "-w", "-c", "-f")
+    assert all(path.exists() for path in [beside_config, *on_remote])  # young: may be in use
+    ok("config", "gc.grace", "0")
+    out = ok("gc", "-w", "-c", "-f")
+    assert "3 temp files left by interrupted runs" in out
+    assert not any(path.exists() for path in [beside_config, *on_remote])
+    assert not_ours.exists()
 
 
 def test_a_tree_that_cannot_be_read_stops_gc_before_any_deletion(versions):

@@ -65,6 +65,7 @@ def test_up_to_date(git_repo):
         "modified": [],
         "deleted": [],
         "missing_objects": 0,
+        "damaged": [],
         "hint": None,
     }
     assert (model["path"], model["kind"], model["state"]) == ("model.bin", "file", "up_to_date")
@@ -123,6 +124,7 @@ def test_modified_file(git_repo):
             "modified": ["model.bin"],
             "deleted": [],
             "missing_objects": 0,
+            "damaged": [],
             "hint": None,
         }
     ]

@@ -1,5 +1,6 @@
 """The typer application object and its error handling (one line, exit code, no traceback)."""
 
+import errno
 import os
 import re
 import sys
@@ -11,6 +12,18 @@ from typer.core import TyperCommand, TyperGroup
 from dvcish import __version__
 from dvcish.cli import output
 from dvcish.errors import DvcishError
+from dvcish.tree import printable
+
+# What to do about an operating-system error no command explained better.
+_NEXT_STEP = {
+    errno.EACCES: "; check the permissions of that path",
+    errno.EPERM: "; check the permissions of that path",
+    errno.EROFS: "; the filesystem is read-only: use a writable location",
+    errno.ENOSPC: "; free space on that disk",
+    errno.EDQUOT: "; free space or raise the disk quota",
+    errno.EMFILE: "; raise the open-file limit (ulimit -n) or lower --jobs",
+    errno.ENAMETOOLONG: "; use a shorter path",
+}
 
 # Short names DVC users type; each runs the command it names (help lists the long name only).
 ALIASES = {"mv": "move", "rm": "remove"}
@@ -39,7 +52,7 @@ class DvcishGroup(TyperGroup):
         except DvcishError as exc:
             if _verbose(ctx):
                 traceback.print_exc()
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(f"error: {_one_line(str(exc))}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except BrokenPipeError:
             _silence_stdout()  # the reader (`| head`) is gone: stop quietly, as git does
@@ -50,8 +63,9 @@ class DvcishGroup(TyperGroup):
         except OSError as exc:
             if _verbose(ctx):
                 traceback.print_exc()
-            where = f"{exc.filename}: " if exc.filename else ""
-            typer.echo(f"error: {where}{exc.strerror or exc}", err=True)
+            where = f"{printable(str(exc.filename))}: " if exc.filename else ""
+            step = _NEXT_STEP.get(exc.errno or 0, "")
+            typer.echo(f"error: {where}{exc.strerror or exc}{step}", err=True)
             raise typer.Exit(1) from None
         except Exception as exc:
             if type(exc).__module__.split(".")[0] in ("typer", "click"):
@@ -134,6 +148,14 @@ class ValuesMayLookNegative(TyperCommand):
 
 def _is_flag_like(arg: str) -> bool:
     return arg.startswith("-") and not _NEGATIVE_NUMBER.fullmatch(arg)
+
+
+def _one_line(message: str) -> str:
+    """A last guard for messages that name files: never a line break, never a byte the
+    terminal cannot take (the core escapes names with ``tree.printable`` already)."""
+    if message.isprintable():
+        return message
+    return printable(message).replace("\\\\", "\\")
 
 
 def _verbose(ctx) -> bool:

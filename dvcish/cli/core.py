@@ -18,8 +18,9 @@ from dvcish.cli.options import (
     revision_selection,
 )
 from dvcish.cli.output import count, human_bytes, plural, say, warn
-from dvcish.cli.render import exit_if, print_json, report_checkout
+from dvcish.cli.render import exit_if, print_json, report_checkout, report_leftovers
 from dvcish.errors import UsageError
+from dvcish.tree import printable
 
 SHOW_FILES = 20
 
@@ -61,6 +62,7 @@ def add(
         say(f"Added {result.path} ({what}{size}; {count(result.hashed)} hashed{ignored})")
         for path in result.nested_git:
             warn(f"warning: {path}: another git repository's metadata inside the data; skipped")
+        report_leftovers(result.leftovers)
         to_git.append(os.path.relpath(result.pointer_file))
         if result.gitignore:
             to_git.append(os.path.relpath(result.gitignore))
@@ -127,16 +129,20 @@ def _print_status(results, dirty) -> None:
             detail = " (" + ", ".join(part for part in parts if part) + ")"
         elif result.missing_objects:
             detail = f" ({plural(result.missing_objects, 'object')}; run `dvcish fetch`)"
+        if result.damaged:
+            changed = plural(len(result.damaged), "linked cache object")
+            detail += f" ({changed} changed through the workspace; see `dvcish fsck`)"
         say(f"{result.path}: {result.state}{detail}")
         shown = 0
         for label, paths in (
             ("added", changes.added),
             ("modified", changes.modified),
             ("deleted", changes.deleted),
+            ("damaged", result.damaged),
         ):
             for path in paths:
                 if shown < SHOW_FILES:
-                    say(f"    {label}: {path}")
+                    say(f"    {label}: {printable(path)}")
                 shown += 1
         if shown > SHOW_FILES:
             say(f"    ... and {count(shown - SHOW_FILES)} more (use --json for all)")

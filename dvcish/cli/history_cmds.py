@@ -155,8 +155,8 @@ def gc(
         print_json({"dry": False, **done.to_dict()})
         return
     say(
-        f"Removed {plural(len(done.objects), 'object')} and "
-        f"{plural(len(done.temp_files), 'temp file')} from the cache "
+        f"Removed {plural(len(done.objects), 'object')} from the cache and "
+        f"{plural(len(done.temp_files), 'temp file')} left by interrupted runs "
         f"({human_bytes(done.bytes_freed)} freed); kept {count(done.referenced)} in use and "
         f"{count(done.young)} younger than gc.grace"
     )
@@ -216,8 +216,8 @@ def _show_plan(planned) -> None:
     if planned.remote is not None:
         remote = f"; on {planned.remote} it would {_remote_summary(planned)}"
     say(
-        f"Would remove {plural(len(planned.objects), 'object')} and "
-        f"{plural(len(planned.temp_files), 'temp file')} from the cache, freeing "
+        f"Would remove {plural(len(planned.objects), 'object')} from the cache and "
+        f"{plural(len(planned.temp_files), 'temp file')} left by interrupted runs, freeing "
         f"{human_bytes(planned.bytes_freed)}{remote}; "
         f"{count(planned.young + planned.remote_young)} younger than gc.grace would stay"
     )

@@ -9,6 +9,7 @@ from dvcish.cli import (  # noqa: F401
     migrate_cmds,
     remote_cmds,
     transfer_cmds,
+    unprotect_cmd,
 )
 from dvcish.cli.app import app
 

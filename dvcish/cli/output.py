@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import typer
 
+from dvcish.fsutil import human_bytes  # noqa: F401 - the CLI's size format lives with no_space
+
 
 @dataclass
 class Output:
@@ -88,14 +90,6 @@ def warn(message: str) -> None:
 
 def count(number: int) -> str:
     return f"{number:,}"
-
-
-def human_bytes(size: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size} B"
 
 
 def plural(number: int, word: str) -> str:

@@ -4,7 +4,7 @@ import json
 
 import typer
 
-from dvcish.cli.output import count, say, warn
+from dvcish.cli.output import count, plural, say, warn
 
 SHOW_AT_MOST = 20
 
@@ -38,6 +38,7 @@ def report_checkout(results, hint: str = "run `dvcish pull`") -> bool:
         if hidden > 0:
             warn(f"error: ... and {count(hidden)} more missing or corrupt")
         failed = failed or bool(result.missing or result.corrupt)
+    report_leftovers(sum(result.leftovers for result in results))
     if not failed and not any(result.written or result.deleted for result in results):
         say("Workspace already matches the pointers.")
     return failed
@@ -46,6 +47,12 @@ def report_checkout(results, hint: str = "run `dvcish pull`") -> bool:
 def print_json(data: object) -> None:
     """``--json``: the one document on stdout (progress and errors go to stderr)."""
     typer.echo(json.dumps(data, indent=2))
+
+
+def report_leftovers(removed: int) -> None:
+    """Say that temp files of an interrupted run were found (and removed), if any were."""
+    if removed:
+        say(f"Removed {plural(removed, 'temp file')} left by an interrupted dvcish run.")
 
 
 def exit_if(failed: bool) -> None:

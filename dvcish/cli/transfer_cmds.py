@@ -105,9 +105,13 @@ def pull(
         result = sync.pull(repo, request, force, progress)
     if as_json:
         print_json(result.to_dict())
+        if result.checkout_error is not None:
+            raise result.checkout_error
         exit_if(result.failed)
         return
     fetch_failed = report_transfer(result.fetched, "fetched", "already in cache")
+    if result.checkout_error is not None:
+        raise result.checkout_error  # printed after the fetch's own failures
     hint = "it could not be fetched (see above)" if fetch_failed else "run `dvcish pull` again"
     checkout_failed = report_checkout(result.checkout, hint=hint)
     exit_if(fetch_failed or checkout_failed)

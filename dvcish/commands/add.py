@@ -1,4 +1,8 @@
-"""``dvcish add``: put files and folders into the cache and write their pointer files."""
+"""``dvcish add``: put files and folders into the cache and write their pointer files.
+
+Temp files of an interrupted dvcish run (inside the folder, or beside the target where pointer
+files are written) are never added: they are removed and counted.
+"""
 
 from __future__ import annotations
 
@@ -25,11 +29,14 @@ from dvcish.state import stat_key
 from dvcish.storage.cache import CacheWriter
 from dvcish.targets import check_inside_repo, enclosing_tracked_folder
 from dvcish.transfer import bounded_map
-from dvcish.tree import encode_tree, name_problem
+from dvcish.tree import encode_tree, is_utf8, name_problem, printable
 from dvcish.workspace import (
     FileStat,
     WorkspaceReader,
+    leftovers_beside,
+    leftovers_inside,
     reader_for,
+    remove_leftovers,
     require_trackable,
     tree_from_files,
 )
@@ -50,6 +57,7 @@ class AddResult:
     hashed: int  # files read this time (the rest were vouched for by the stat cache)
     ignored: int = 0  # paths left out by .dvcishignore
     nested_git: list[str] = field(default_factory=list)  # repo-relative, skipped
+    leftovers: int = 0  # temp files of an interrupted run, removed
 
     def to_dict(self) -> dict:
         return {
@@ -71,37 +79,35 @@ def add(repo: Repo, targets: list[str], progress: Progress | None = None) -> lis
     paths = [check_add_target(repo, target) for target in targets]
     if not repo.no_scm:
         refuse_git_tracked(repo, paths)
-    results = []
-    for path in paths:
-        results.append(_add_one(repo, path, progress or Progress()))
-    return results
+    folders_done: set[str] = set()  # where temp files beside the targets were looked for
+    return [_add_one(repo, path, progress or Progress(), folders_done) for path in paths]
 
 
 def check_add_target(repo: Repo, target: str) -> str:
     path = os.path.abspath(target).rstrip(os.sep)
     check_inside_repo(repo, path, "target")
-    name = os.path.basename(path)
-    problem = name_problem(name)
+    name, shown = os.path.basename(path), printable(target)
+    problem = name_problem(name) or (None if is_utf8(path) else "path is not valid UTF-8")
     if problem is not None:
-        raise DvcishError(f"{target!r}: {problem}; rename it before adding")
+        raise DvcishError(f"{shown}: {problem}; rename it before adding")
     if is_pointer_name(name):
-        raise DvcishError(f"{target}: is a pointer file; add the data it stands for instead")
+        raise DvcishError(f"{shown}: is a pointer file; add the data it stands for instead")
     try:
         st = os.lstat(path)
     except FileNotFoundError:
-        raise DvcishError(f"{target}: no such file or folder") from None
+        raise DvcishError(f"{shown}: no such file or folder") from None
     if statmod.S_ISLNK(st.st_mode):
-        raise DvcishError(f"{target}: is a symlink; add the file or folder it points to")
+        raise DvcishError(f"{shown}: is a symlink; add the file or folder it points to")
     if not (statmod.S_ISREG(st.st_mode) or statmod.S_ISDIR(st.st_mode)):
-        raise DvcishError(f"{target}: is not a regular file or folder")
+        raise DvcishError(f"{shown}: is not a regular file or folder")
     enclosing = enclosing_tracked_folder(repo, path)
     if enclosing is not None:
         raise DvcishError(
-            f"{target}: is inside the tracked folder {display_path(enclosing)}; add that folder"
+            f"{shown}: is inside the tracked folder {display_path(enclosing)}; add that folder"
         )
     rule = Ignore(repo.root).match(repo.relpath(path), statmod.S_ISDIR(st.st_mode))
     if rule is not None and not rule.negated:
-        raise DvcishError(f"{target}: is ignored by {rule.describe()}; change that rule to add it")
+        raise DvcishError(f"{shown}: is ignored by {rule.describe()}; change that rule to add it")
     return path
 
 
@@ -135,12 +141,12 @@ class Adding:
     progress: Progress
 
 
-def _add_one(repo: Repo, path: str, progress: Progress) -> AddResult:
+def _add_one(repo: Repo, path: str, progress: Progress, folders_done: set[str]) -> AddResult:
     rel = repo.relpath(path)
     writer = repo.cache.writer(repo.config.link_types())
     adding = Adding(repo, reader_for(repo), writer, progress)
+    skipped = Skipped(leftovers=remove_leftovers(leftovers_beside(path, folders_done)))
     try:
-        skipped = Skipped()
         if os.path.isdir(path):
             pointer, hashed = _add_folder(adding, path, rel, skipped)
         else:
@@ -167,6 +173,7 @@ def _add_one(repo: Repo, path: str, progress: Progress) -> AddResult:
         hashed,
         skipped.ignored,
         [repo.shown(path) for path in skipped.nested_git],
+        skipped.leftovers,
     )
 
 
@@ -176,6 +183,7 @@ class Skipped:
 
     ignored: int = 0
     nested_git: list[str] = field(default_factory=list)
+    leftovers: int = 0  # temp files of an interrupted run (never data): removed
 
 
 def _add_folder(adding: Adding, path: str, rel: str, skipped: Skipped) -> tuple[Pointer, int]:
@@ -185,6 +193,7 @@ def _add_folder(adding: Adding, path: str, rel: str, skipped: Skipped) -> tuple[
     require_trackable(scan, repo.shown(rel))
     skipped.ignored = len(scan.ignored_files) + len(scan.ignored_dirs)
     skipped.nested_git = [f"{rel}/{name}" for name in sorted(scan.nested_git)]
+    skipped.leftovers += remove_leftovers(leftovers_inside(path, scan))
     # a bare ".dvcish" name never reaches scan.files (unsafe), so the suffix is the test
     nested = sorted(name for name in scan.files if name.endswith(POINTER_SUFFIX))
     if nested:
@@ -198,7 +207,8 @@ def _add_folder(adding: Adding, path: str, rel: str, skipped: Skipped) -> tuple[
     if unknown:
         progress.phase(f"hashing {len(unknown):,} files")
         progress.totals(len(unknown), sum(scan.files[name].st_size for name in unknown))
-    stored = store_files(writer, path, unknown, scan.files, progress)
+    with repo.cache.room_for(sum(scan.files[name].st_size for name in unknown)):
+        stored = store_files(writer, path, unknown, scan.files, progress)
     for name in unknown:
         oids[name] = stored[name]
         repo.state.record_file(f"{rel}/{name}", stat_key(scan.files[name]), stored[name])
@@ -259,7 +269,8 @@ def _add_file(adding: Adding, path: str, rel: str) -> tuple[Pointer, int]:
         progress.totals(1, st.st_size)
         writer.on_bytes = progress.bytes  # this thread: the bar moves during a large file
         try:
-            oid = writer.add_file(path, st)
+            with repo.cache.room_for(st.st_size):
+                oid = writer.add_file(path, st)
         finally:
             writer.on_bytes = None
         progress.items(1)

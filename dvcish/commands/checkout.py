@@ -3,6 +3,8 @@
 Planning comes first and changes nothing: for every target it works out which files to write,
 delete or chmod, and which existing content would be lost (content whose oid is not in the
 cache). If anything would be lost and ``force`` is off, the command stops before any change.
+Temp files of an interrupted run (inside tracked folders and beside targets) are never content
+at risk: they are removed and counted.
 """
 
 from __future__ import annotations
@@ -11,22 +13,27 @@ import os
 import stat as statmod
 from dataclasses import dataclass, field
 
+from dvcish import fsutil
 from dvcish.errors import DvcishError
 from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
 from dvcish.progress import Progress
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
-from dvcish.tree import Tree, TreeEntry, load_tree, members
+from dvcish.tree import Tree, TreeEntry, load_tree, members, printable
 from dvcish.workspace import (
     ABSENT,
     DIR,
     FILE,
     Observed,
     WorkspaceReader,
+    leftovers_beside,
+    leftovers_inside,
     reader_for,
+    remove_leftovers,
 )
 
 SHOW_AT_MOST = 5
+LINK_HINT = "link files instead of copying them (cache.type reflink,hardlink,copy)"
 
 
 @dataclass
@@ -38,6 +45,7 @@ class Plan:
     deletes: list[str] = field(default_factory=list)  # target-relative; "" is the target itself
     at_risk: dict[str, str] = field(default_factory=dict)  # relpath -> oid that would be lost
     unchanged: int = 0
+    leftovers: list[str] = field(default_factory=list)  # temp files of an interrupted run
 
 
 @dataclass
@@ -48,6 +56,7 @@ class CheckoutResult:
     unchanged: int = 0
     missing: list[str] = field(default_factory=list)  # paths (as printed) not in the cache
     corrupt: list[str] = field(default_factory=list)
+    leftovers: int = 0  # temp files of an interrupted run, removed
 
     def to_dict(self) -> dict:
         return {
@@ -75,7 +84,8 @@ def checkout(
     tracked_items = tracked_list
     progress.phase("comparing the workspace with the pointers")
     reader = reader_for(repo, progress)
-    plans = [plan_target(repo, reader, tracked) for tracked in tracked_items]
+    folders_done: set[str] = set()
+    plans = [plan_target(repo, reader, tracked, folders_done) for tracked in tracked_items]
     if not force:
         refuse_losses(repo, plans)
     writes = [entry for plan in plans for entry in plan.writes]
@@ -110,7 +120,9 @@ class _Delivered:
         self.progress.items(1)
 
 
-def plan_target(repo: Repo, reader: WorkspaceReader, tracked: Tracked) -> Plan:
+def plan_target(
+    repo: Repo, reader: WorkspaceReader, tracked: Tracked, folders_done: set[str]
+) -> Plan:
     pointer = tracked.pointer
     if pointer.kind == "file":
         tree = Tree([TreeEntry("", pointer.oid, pointer.size, False)])
@@ -120,9 +132,12 @@ def plan_target(repo: Repo, reader: WorkspaceReader, tracked: Tracked) -> Plan:
         return Plan(tracked, None)
     plan = Plan(tracked, tree)
     if tracked.subpath is not None:
+        plan.leftovers = leftovers_beside(tracked.target, folders_done)
         _plan_subpath(reader, plan, tree, tracked.subpath)
         return plan
     seen = reader.observe(tracked.rel, tracked.target)
+    plan.leftovers = leftovers_beside(tracked.target, folders_done)
+    plan.leftovers += leftovers_inside(tracked.target, seen.scan)
     wanted = DIR if pointer.kind == "dir" else FILE
     if seen.kind == ABSENT:
         plan.writes = list(tree.entries)
@@ -179,7 +194,7 @@ def _plan_folder(plan: Plan, tree: Tree, seen: Observed) -> None:
         if rel not in wanted:
             plan.deletes.append(rel)
             plan.at_risk[f"{tracked.rel}/{rel}"] = oids.get(rel, "")
-    for rel in seen.scan.symlinks + seen.scan.special:
+    for rel in seen.scan.symlinks + seen.scan.special + seen.scan.unsafe:
         plan.deletes.append(rel)
         plan.at_risk[f"{tracked.rel}/{rel}"] = ""
 
@@ -221,7 +236,7 @@ def refuse_to_lose(repo: Repo, at_risk: dict[str, str], command: str, force: str
     absent = repo.cache.missing({oid for oid in at_risk.values() if oid})
     lost = sorted(repo.shown(path) for path, oid in at_risk.items() if not oid or oid in absent)
     if lost:
-        shown = ", ".join(lost[:SHOW_AT_MOST])
+        shown = ", ".join(printable(path) for path in lost[:SHOW_AT_MOST])
         more = f" and {len(lost) - SHOW_AT_MOST} more" if len(lost) > SHOW_AT_MOST else ""
         raise DvcishError(
             f"{command} would discard changes not saved in the cache: {shown}{more}; "
@@ -234,6 +249,7 @@ def apply_plan(
 ) -> CheckoutResult:
     tracked = plan.tracked
     result = CheckoutResult(tracked.shown, unchanged=plan.unchanged)
+    result.leftovers = remove_leftovers(plan.leftovers)
     if plan.tree is None:
         result.missing.append(f"{tracked.shown} (tree {tracked.pointer.oid})")
         return result
@@ -242,11 +258,18 @@ def apply_plan(
     if is_dir and not os.path.isdir(tracked.target):
         os.mkdir(tracked.target)
     ready = {tracked.target}
-    for entry in plan.writes:
+    for index, entry in enumerate(plan.writes):
         dest = os.path.join(tracked.target, entry.path) if is_dir else tracked.target
         state_rel = f"{tracked.rel}/{entry.path}" if is_dir else tracked.rel
         _ensure_parent(tracked.target, entry.path, ready)
-        outcome = materializer.deliver(entry.oid, dest, entry.executable, state_rel)
+        try:
+            outcome = materializer.deliver(entry.oid, dest, entry.executable, state_rel)
+        except OSError as exc:
+            if not fsutil.is_out_of_space(exc):
+                raise
+            needed = sum(entry.size for entry in plan.writes[index:])
+            where = fsutil.display_path(tracked.target)
+            raise DvcishError(fsutil.no_space_message(where, needed, LINK_HINT)) from None
         if outcome == MISSING:
             result.missing.append(tracked.shown_member(entry.path if is_dir else ""))
         elif outcome == CORRUPT:
@@ -267,8 +290,8 @@ def _delete(target: str, deletes: list[str]) -> int:
     folders: set[str] = set()
     for rel in deletes:
         path = os.path.join(target, rel) if rel else target
-        if rel == "" and os.path.isdir(path) and not os.path.islink(path):
-            remove_tree(path)
+        if os.path.isdir(path) and not os.path.islink(path):
+            remove_tree(path)  # the target itself, or a folder with a name dvcish refuses
             continue
         try:
             os.unlink(path)

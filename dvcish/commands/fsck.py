@@ -1,5 +1,8 @@
 """``dvcish fsck``: rehash every cache object and check pointer -> object -> member links.
 
+A corrupt object that a workspace file is linked to (``cache.type`` hardlink or symlink) was
+changed through that file: the problem names the file and both ways out.
+
 ``fsck_remote`` does the same for what a remote holds for the current pointers.
 """
 
@@ -21,8 +24,8 @@ from dvcish.storage.packed import PackedStore
 from dvcish.storage.verified import HashingWriter
 from dvcish.targets import Tracked, all_tracked, find_pointer_files, load_tracked
 from dvcish.transfer import bounded_map, wanted_from_cache
-from dvcish.tree import load_tree
-from dvcish.workspace import FileProgress
+from dvcish.tree import load_tree, printable
+from dvcish.workspace import FileProgress, is_link_to
 
 
 @dataclass
@@ -48,19 +51,20 @@ def fsck(repo: Repo, progress: FileProgress | None = None) -> FsckReport:
     return report
 
 
-def _check_objects(repo: Repo, report: FsckReport, progress: FileProgress | None) -> set[str]:
-    corrupt = set()
+def _check_objects(repo: Repo, report: FsckReport, progress: FileProgress | None) -> dict[str, str]:
+    """Rehash every object; the corrupt ones, with what they hash to ("" when unreadable)."""
+    corrupt: dict[str, str] = {}
     for oid in repo.cache.list():
         path = repo.cache.path_of(oid)
         try:
             actual, _ = hash_file(path)
         except OSError as exc:
             report.problems.append(f"{path}: cannot read object {oid} ({exc.strerror})")
-            corrupt.add(oid)
+            corrupt[oid] = ""
             continue
         report.objects_checked += 1
         if actual != oid:
-            corrupt.add(oid)
+            corrupt[oid] = actual
             report.problems.append(
                 f"{path}: corrupt object {oid} (content hashes to {actual}); "
                 "delete it and run `dvcish fetch` or `dvcish add` again"
@@ -70,7 +74,9 @@ def _check_objects(repo: Repo, report: FsckReport, progress: FileProgress | None
     return corrupt
 
 
-def _check_pointer(repo: Repo, pointer_file: str, corrupt: set[str], report: FsckReport) -> None:
+def _check_pointer(
+    repo: Repo, pointer_file: str, corrupt: dict[str, str], report: FsckReport
+) -> None:
     rel = display_path(pointer_file)
     try:
         tracked = load_tracked(repo, pointer_file)
@@ -78,6 +84,8 @@ def _check_pointer(repo: Repo, pointer_file: str, corrupt: set[str], report: Fsc
         report.problems.append(str(exc))
         return
     pointer = tracked.pointer
+    if pointer.kind == "file" and pointer.oid in corrupt:
+        _damaged_link(repo, tracked.target, pointer.oid, corrupt, report)
     if pointer.oid in corrupt:
         return  # already reported
     if not os.path.isfile(repo.cache.path_of(pointer.oid)):
@@ -92,12 +100,31 @@ def _check_pointer(repo: Repo, pointer_file: str, corrupt: set[str], report: Fsc
         return
     absent = repo.cache.missing({entry.oid for entry in tree.entries})
     for entry in tree.entries:
+        if entry.oid in corrupt:
+            _damaged_link(
+                repo, os.path.join(tracked.target, entry.path), entry.oid, corrupt, report
+            )
         if entry.oid in absent:
             report.problems.append(
                 f"{rel}: member {tracked.shown_member(entry.path)} ({entry.oid}) missing from cache"
             )
     if len(tree.entries) != pointer.nfiles or tree.size != pointer.size:
         report.problems.append(f"{rel}: nfiles/size disagree with tree {pointer.oid}")
+
+
+def _damaged_link(
+    repo: Repo, path: str, oid: str, corrupt: dict[str, str], report: FsckReport
+) -> None:
+    """Name the workspace file through which a corrupt object was changed, if it is linked."""
+    if not is_link_to(path, repo.cache.path_of(oid)):
+        return
+    shown = printable(display_path(path))
+    report.problems.append(
+        f"{shown}: linked to cache object {oid}, which changed through it (now hashes to "
+        f"{corrupt[oid] or 'nothing readable'}), so the cache lost that version; run "
+        f"`dvcish unprotect {shown}` (keeps these bytes, sets the object aside), then "
+        f"`dvcish add` to record them or `dvcish pull --force {shown}` to restore the old ones"
+    )
 
 
 def fsck_remote(

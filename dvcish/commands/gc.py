@@ -9,8 +9,9 @@ from garbage. For ``--cloud`` a tree missing locally is read from that remote, v
 An object is *young* while its last change (the later of mtime and ctime, so a fresh hardlink or
 rename counts) is within the grace period (``gc.grace`` or ``--grace``, default 1h). Young objects
 are never removed, so a concurrent ``add``, ``fetch`` or ``push`` (from another repo sharing the
-cache or the remote) keeps what it is writing. Temp files (``.tmp-*``) older than the grace
-period are leftovers of interrupted writers and are removed too. ``plan`` changes nothing;
+cache or the remote) keeps what it is writing. Temp files (``.tmp-<pid>-<n>``) older than the
+grace period are leftovers of interrupted writers and are removed too: in the cache, in
+``.dvcish/`` and, with ``--cloud``, on a folder remote. ``plan`` changes nothing;
 ``apply`` deletes what a plan lists, checking each local object's age again just before.
 On a remote, ages come from the store's listing (S3 LastModified); packs and index files are
 collected in two phases (storage/remote_gc.py). Nothing here asks for confirmation: the CLI
@@ -31,6 +32,7 @@ from dvcish.history import Selection, collect
 from dvcish.repo import Repo
 from dvcish.storage import remote_gc
 from dvcish.storage.base import ObjectStore, oid_from_key
+from dvcish.storage.local import LocalStore
 from dvcish.storage.packed import PackedStore
 from dvcish.targets import Tracked
 from dvcish.tree import Tree, load_tree
@@ -45,7 +47,7 @@ class GcPlan:
     grace: float
     referenced: int = 0  # distinct objects the scope needs
     objects: dict[str, int] = field(default_factory=dict)  # cache oid -> size
-    temp_files: dict[str, int] = field(default_factory=dict)  # path -> size
+    temp_files: dict[str, int] = field(default_factory=dict)  # path -> size (cache, remote)
     young: int = 0  # unreferenced but younger than the grace period: kept
     remote: str | None = None  # description of the remote, with --cloud
     remote_objects: list[str] = field(default_factory=list)  # loose objects removed
@@ -157,6 +159,10 @@ def _plan_cache(repo: Repo, needed: set[str], now: float, result: GcPlan) -> Non
                         result.young += 1
                     else:
                         result.objects[oid] = st.st_size
+    with os.scandir(repo.dvcish_dir) as entries:  # config files are written there too
+        for entry in entries:
+            if fsutil.is_temp_name(entry.name):
+                _consider_temp(entry, now, result)
 
 
 def _consider_temp(entry: os.DirEntry, now: float, result: GcPlan) -> None:
@@ -175,6 +181,10 @@ def _is_young(st: os.stat_result, now: float, grace: float) -> bool:
 def _plan_remote(store: ObjectStore, needed: set[str], now: float, result: GcPlan) -> None:
     assert isinstance(store, PackedStore), "remotes are opened as packed stores"
     result.remote = store.description
+    if isinstance(store.backend, LocalStore):
+        for path, st in store.backend.temp_files():
+            if not _is_young(st, now, result.grace):
+                result.temp_files[path] = st.st_size
     result.remote_plan = remote_gc.plan(store, needed, result.grace, now)
     result.remote_objects = sorted(result.remote_plan.loose)
     result.remote_young = result.remote_plan.loose_young + result.remote_plan.waiting

@@ -2,6 +2,10 @@
 
 A target may be a path inside a tracked folder: then only the tree entries at or below it are
 compared. Paths in results are as printed (relative to the current folder).
+
+A workspace file that is a link to its own cache object (``cache.type`` hardlink or symlink)
+and no longer matches it was changed *through* the link: the cache object is damaged, which is
+reported as such (``damaged``), never as the user's change.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dvcish.workspace import (
     Changes,
     WorkspaceReader,
     compare,
+    is_link_to,
     reader_for,
 )
 
@@ -31,6 +36,7 @@ UP_TO_DATE = "up to date"
 MODIFIED = "modified"
 MISSING_WORKSPACE = "missing from workspace"
 MISSING_CACHE = "missing from cache"
+DAMAGED = "cache damaged"
 
 
 @dataclass
@@ -44,11 +50,12 @@ class TargetStatus:
     changes: Changes = field(default_factory=Changes)  # paths as printed
     missing_objects: int = 0
     hint: str | None = None  # a pointer renamed or moved by hand: how to fix it
+    damaged: list[str] = field(default_factory=list)  # linked files changed through the link
 
     @property
     def state_word(self) -> str:
         """The state as one word for scripts: up_to_date, modified, missing_from_workspace,
-        missing_from_cache."""
+        missing_from_cache, cache_damaged."""
         return self.state.replace(" ", "_")
 
     def to_dict(self) -> dict:
@@ -63,6 +70,7 @@ class TargetStatus:
             "modified": self.changes.modified,
             "deleted": self.changes.deleted,
             "missing_objects": self.missing_objects,
+            "damaged": self.damaged,
             "hint": self.hint,
         }
 
@@ -141,7 +149,14 @@ def target_status(repo: Repo, tracked: Tracked, reader: WorkspaceReader) -> Targ
         result.state = MISSING_WORKSPACE
         return result
     if pointer.kind == "file":
-        if seen.kind != FILE or seen.oid != pointer.oid:
+        if (
+            seen.kind == FILE
+            and seen.oid != pointer.oid
+            and _linked(repo, tracked.target, pointer.oid)
+        ):
+            result.state = DAMAGED
+            result.damaged.append(tracked.shown)
+        elif seen.kind != FILE or seen.oid != pointer.oid:
             result.state = MODIFIED
             result.changes.modified.append(tracked.shown)
         elif not repo.cache.exists(pointer.oid):
@@ -162,7 +177,7 @@ def target_status(repo: Repo, tracked: Tracked, reader: WorkspaceReader) -> Targ
         if seen.scan.untrackable or seen.tree_oid() != pointer.oid:
             changes = compare(tree, seen.scan.files, seen.oids)
             changes.added.extend(seen.scan.untrackable)
-            _record_changes(result, changes, tracked, "")
+            _record_changes(repo, result, changes, tracked, "", tree)
             return result
     absent = repo.cache.missing(set(seen.oids.values()))
     if absent:
@@ -196,8 +211,8 @@ def _part_status(
         seen = reader.observe(rel, path)
         assert seen.scan is not None
         cut = len(subpath) + 1
-        part = Tree([entry._replace(path=entry.path[cut:]) for entry in selected])
-        changes = compare(part, seen.scan.files, seen.oids)
+        wanted = Tree([entry._replace(path=entry.path[cut:]) for entry in selected])
+        changes = compare(wanted, seen.scan.files, seen.oids)
         changes.added.extend(seen.scan.untrackable)
         present = set(seen.oids.values())
     else:
@@ -207,7 +222,7 @@ def _part_status(
         changes = compare(wanted, files, {"": oid} if oid else {})
         present = {oid} if oid else set()
     if changes:
-        _record_changes(result, changes, tracked, subpath)
+        _record_changes(repo, result, changes, tracked, subpath, wanted)
         return
     absent = repo.cache.missing(present)
     if absent:
@@ -215,11 +230,30 @@ def _part_status(
         result.missing_objects = len(absent)
 
 
-def _record_changes(result: TargetStatus, changes: Changes, tracked: Tracked, base: str) -> None:
-    """MODIFIED, with the changed paths (relative to ``base`` inside the folder) as printed."""
+def _record_changes(
+    repo: Repo, result: TargetStatus, changes: Changes, tracked: Tracked, base: str, tree: Tree
+) -> None:
+    """MODIFIED, with the changed paths (relative to ``base`` inside the folder, as in ``tree``)
+    as printed; files changed through a link to their own cache object are DAMAGED instead."""
+
+    def inside(path: str) -> str:
+        return "/".join(part for part in (base, path) if part)
 
     def shown(paths: list[str]) -> list[str]:
-        return [tracked.shown_member("/".join(p for p in (base, path) if p)) for path in paths]
+        return [tracked.shown_member(inside(path)) for path in paths]
 
-    result.state = MODIFIED
-    result.changes = Changes(shown(changes.added), shown(changes.modified), shown(changes.deleted))
+    expected = tree.by_path()
+    damaged = [
+        path
+        for path in changes.modified
+        if _linked(repo, os.path.join(tracked.target, inside(path)), expected[path].oid)
+    ]
+    gone = set(damaged)
+    modified = [path for path in changes.modified if path not in gone]
+    result.changes = Changes(shown(changes.added), shown(modified), shown(changes.deleted))
+    result.damaged = shown(damaged)
+    result.state = MODIFIED if result.changes else DAMAGED
+
+
+def _linked(repo: Repo, path: str, oid: str) -> bool:
+    return is_link_to(path, repo.cache.path_of(oid))

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from dvcish import transfer
 from dvcish.commands.checkout import CheckoutResult, checkout
+from dvcish.errors import DvcishError
 from dvcish.history import Selection
 from dvcish.progress import Progress
 from dvcish.remotes import open_remote
@@ -35,6 +36,8 @@ class Request:
 class PullResult:
     fetched: TransferSummary
     checkout: list[CheckoutResult] = field(default_factory=list)
+    # Why the checkout after the fetch failed as a whole (the fetch's failures still count).
+    checkout_error: DvcishError | OSError | None = None
 
     @property
     def failed(self) -> bool:
@@ -91,15 +94,19 @@ def pull(
     """Fetch, then check out the workspace's pointers (revisions are only fetched).
 
     Checkout verifies what it delivers; an object it finds corrupt is quarantined, so one more
-    fetch downloads it again and a second checkout delivers it.
+    fetch downloads it again and a second checkout delivers it. When the checkout fails as a
+    whole, the fetch's failures are still reported (``checkout_error``).
     """
     summary, in_workspace = _fetch(repo, request, progress, verify=False)
-    results = checkout(repo, [], force=force, progress=progress, tracked_list=in_workspace)
-    if any(result.corrupt for result in results):
-        again, _ = _fetch(repo, request, progress, verify=False)
-        summary.transferred += again.transferred
-        summary.failed.extend(again.failed)
+    try:
         results = checkout(repo, [], force=force, progress=progress, tracked_list=in_workspace)
+        if any(result.corrupt for result in results):
+            again, _ = _fetch(repo, request, progress, verify=False)
+            summary.transferred += again.transferred
+            summary.failed.extend(again.failed)
+            results = checkout(repo, [], force=force, progress=progress, tracked_list=in_workspace)
+    except (DvcishError, OSError) as exc:
+        return PullResult(summary, checkout_error=exc)
     return PullResult(summary, results)
 
 

@@ -15,8 +15,10 @@ Every write goes through the store's ``DurableBatch`` (the durability rule in ba
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat as statmod
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -115,6 +117,21 @@ class Cache(LocalStore):
         return destination
 
     # --- writing -------------------------------------------------------------------------------
+
+    def full(self, needed: int) -> DvcishError:
+        """The error for a full disk under the cache, ``needed`` bytes short."""
+        hint = "set cache.dir to a disk with room"
+        return DvcishError(fsutil.no_space_message(fsutil.display_path(self.root), needed, hint))
+
+    @contextlib.contextmanager
+    def room_for(self, needed: int) -> Iterator[None]:
+        """Turn a full disk inside the block into ``full(needed)``."""
+        try:
+            yield
+        except OSError as exc:
+            if fsutil.is_out_of_space(exc):
+                raise self.full(needed) from None
+            raise
 
     def receive(self, store: ObjectStore, oid: str) -> int:
         """Download one object (verified) and stage it; visible after ``flush``."""

@@ -161,6 +161,11 @@ class LocalStore(ObjectStore):
         for oid in oids:
             fsutil.remove_quietly(self.path_of(oid))
 
+    def temp_files(self) -> Iterator[tuple[str, os.stat_result]]:
+        """(path, stat) of every temp file below the root: what interrupted writers left (or
+        running ones are writing; gc removes those older than its grace period)."""
+        return _walk_files(self.root, temps=True)
+
 
 def _copy_range(path: str, dest: BinaryIO, offset: int, length: int | None) -> int:
     """Write bytes [offset, offset + length) of the file at ``path`` to ``dest``."""
@@ -181,8 +186,9 @@ def _copy_range(path: str, dest: BinaryIO, offset: int, length: int | None) -> i
     return total
 
 
-def _walk_files(start: str) -> Iterator[tuple[str, os.stat_result]]:
-    """(path, stat) of every regular file below ``start`` that is not a temp file."""
+def _walk_files(start: str, temps: bool = False) -> Iterator[tuple[str, os.stat_result]]:
+    """(path, stat) of every regular file below ``start`` that is not a temp file (only the
+    temp files, with ``temps``)."""
     stack = [start]
     while stack:
         try:
@@ -192,5 +198,5 @@ def _walk_files(start: str) -> Iterator[tuple[str, os.stat_result]]:
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
                 stack.append(entry.path)
-            elif entry.is_file(follow_symlinks=False) and not fsutil.is_temp_name(entry.name):
+            elif entry.is_file(follow_symlinks=False) and fsutil.is_temp_name(entry.name) == temps:
                 yield entry.path, entry.stat(follow_symlinks=False)
