@@ -36,11 +36,11 @@ from typing import IO, TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from dvcish.commands.sync import PullResult
     from dvcish.config import Config
+    from dvcish.failures import TransferSummary
     from dvcish.sources import Location
     from dvcish.state import StateDB
     from dvcish.storage.base import ObjectStore
     from dvcish.storage.cache import Cache
-    from dvcish.transfer import TransferSummary
 
 __all__ = ["open", "read", "get_url", "pull", "fetch", "push"]
 _MODES = ("rb", "r", "rt")
@@ -278,9 +278,10 @@ def _state(repo) -> StateDB | None:
 
 
 def _file_oid(source: _Source, path: str, folder_ok: bool) -> str:
-    """The oid of the file ``path`` names (or, with folder_ok, of a tracked folder's tree)."""
+    """The oid of the file ``path`` names (or, with folder_ok, of a tracked folder's tree).
+    Only the tree levels on the way to the file are read."""
     from dvcish.sources import locate
-    from dvcish.tree import members
+    from dvcish.tree import entries_below
 
     location = locate(path, source.lookup, source.where)
     pointer = location.pointer
@@ -290,21 +291,23 @@ def _file_oid(source: _Source, path: str, folder_ok: bool) -> str:
         if folder_ok:
             return pointer.oid
         raise _error(f"{path}: is a tracked folder in {source.where}; open a file inside it")
-    tree = _tree(source, location)
-    entry = tree.by_path().get(location.subpath)
-    if entry is not None:
-        return entry.oid
-    if members(tree, location.subpath):
+    selected = entries_below(_level_reader(source, location), pointer.oid, location.subpath)
+    if len(selected) == 1 and selected[0].path == location.subpath:
+        return selected[0].oid
+    if selected:
         raise _error(f"{path}: is a folder in {source.where}; open a file inside it")
     raise _error(f"{path}: not in the tracked folder {location.data_rel} in {source.where}")
 
 
-def _tree(source: _Source, location: Location):
+def _level_reader(source: _Source, location: Location):
+    """Tree levels through the cache (or the remote), verified before they are parsed."""
     from dvcish.tree import parse_tree
 
-    oid = location.pointer.oid
-    with _open_object(source, oid) as handle:
-        return parse_tree(handle.read(), f"tree {oid} of {location.data_rel}")
+    def read(oid: str):
+        with _open_object(source, oid) as handle:
+            return parse_tree(handle.read(), f"tree {oid} of {location.data_rel}")
+
+    return read
 
 
 def _open_object(source: _Source, oid: str) -> IO[bytes]:

@@ -22,7 +22,7 @@ from dvcish.git import Git
 from dvcish.pointer import POINTER_SUFFIX, Pointer
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, all_tracked, check_inside_repo
-from dvcish.tree import Tree, load_tree, path_problem
+from dvcish.tree import TreeEntry, entries_below, level_reader, path_problem
 
 SHORT_SHA = 12
 
@@ -89,13 +89,13 @@ def collect(repo: Repo, selection: Selection, targets: Iterable[str] = ()) -> Co
 
 
 def drop_absent_parts(
-    repo: Repo, items: list[Tracked], get_tree: Callable[[str], None] | None = None
+    repo: Repo, items: list[Tracked], get_levels: Callable[[str, str], None] | None = None
 ) -> list[Tracked]:
     """Leave out parts of folders (``subpath``) that a version's tree does not hold.
 
-    A file inside a folder may exist in some versions only. ``get_tree(oid)`` puts a tree that
-    is not in the cache there (a download); a tree still unavailable keeps its item, for the
-    transfer to report. A part that no version holds is an error.
+    A file inside a folder may exist in some versions only. ``get_levels(oid, subpath)`` puts
+    the tree levels that lead to a part into the cache (a download); a tree still unavailable
+    keeps its item, for the transfer to report. A part that no version holds is an error.
     """
     kept: list[Tracked] = []
     found: dict[tuple[str, str], bool] = {}
@@ -104,8 +104,8 @@ def drop_absent_parts(
             kept.append(tracked)
             continue
         key = (tracked.rel, tracked.subpath)
-        tree = _tree_if_available(repo, tracked.pointer.oid, get_tree)
-        holds = tree is None or any(covers(tracked.subpath, entry.path) for entry in tree.entries)
+        selected = _part_if_available(repo, tracked.pointer.oid, tracked.subpath, get_levels)
+        holds = selected is None or bool(selected)
         found[key] = found.get(key, False) or holds
         if holds:
             kept.append(tracked)
@@ -117,15 +117,20 @@ def drop_absent_parts(
     return kept
 
 
-def _tree_if_available(repo: Repo, oid: str, get_tree: Callable[[str], None] | None) -> Tree | None:
-    if not repo.cache.exists(oid) and get_tree is not None:
+def _part_if_available(
+    repo: Repo, oid: str, subpath: str, get_levels: Callable[[str, str], None] | None
+) -> list[TreeEntry] | None:
+    """The files of the tree ``oid`` at or below ``subpath``; None when its levels are not to
+    be had."""
+    if get_levels is not None:
         try:
-            get_tree(oid)
+            get_levels(oid, subpath)
         except DvcishError:
             return None
-    if not repo.cache.exists(oid):
+    try:
+        return entries_below(level_reader(repo.cache), oid, subpath)
+    except DvcishError:
         return None
-    return load_tree(repo.cache, oid)
 
 
 def revision_labels(git: Git, selection: Selection) -> dict[str, str]:

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 from dvcish import transfer
 from dvcish.config import Config
-from dvcish.errors import CorruptObjectError, DvcishError
+from dvcish.errors import DvcishError
+from dvcish.failures import TransferSummary
 from dvcish.git import Git, clone, work_tree_root
 from dvcish.pointer import POINTER_SUFFIX, Pointer, Source, parse_pointer, pointer_path_for
 from dvcish.progress import Progress
@@ -31,8 +32,16 @@ from dvcish.repo import DVCISH_DIR
 from dvcish.storage.base import ObjectStore
 from dvcish.storage.cache import Cache
 from dvcish.targets import Tracked
-from dvcish.transfer import TransferSummary, default_jobs
-from dvcish.tree import Tree, TreeEntry, build_tree, encode_tree, load_tree, members, path_problem
+from dvcish.transfer import default_jobs
+from dvcish.tree import (
+    Tree,
+    TreeEntry,
+    build_tree,
+    entries_below,
+    level_reader,
+    path_problem,
+    write_tree,
+)
 
 _SCP_LIKE = re.compile(r"^[^/]+:")  # git's rule: a colon before the first slash is host:path
 
@@ -209,19 +218,25 @@ def store_jobs(store: ObjectStore, jobs: int | None) -> int:
 
 
 def cached_count(cache: Cache, tracked: Tracked) -> int | None:
-    """How many objects the pointer needs when the cache holds them all, else None."""
+    """How many objects the pointer needs (files and tree levels) when the cache holds them
+    all, else None."""
     pointer = tracked.pointer
     if pointer.kind == "file":
         return 1 if cache.exists(pointer.oid) else None
-    if not cache.exists(pointer.oid):
-        return None
+    levels: list[str] = []
+    read = level_reader(cache)
+
+    def counting(oid: str) -> Tree:
+        levels.append(oid)
+        return read(oid)
+
     try:
-        selected = members(load_tree(cache, pointer.oid), tracked.subpath)
-    except DvcishError:  # corrupt (now quarantined) or invalid: fetch it again
+        selected = entries_below(counting, pointer.oid, tracked.subpath)
+    except DvcishError:  # a level missing, or corrupt (now quarantined): fetch again
         return None
-    if cache.freshen({entry.oid for entry in selected}):
+    if cache.freshen({entry.oid for entry in selected} | set(levels)):
         return None
-    return len(selected) + 1
+    return len(selected) + len(set(levels))
 
 
 def fetch_location(
@@ -242,30 +257,22 @@ def fetch_location(
     store = open_configured(source.config, remote, source.base_dir, where)
     try:
         pointer, subpath = tracked.pointer, tracked.subpath
-        early = subpath is not None and not cache.exists(pointer.oid)
-        # the tree first, to refuse a subpath it does not hold before any download
-        if subpath is not None and not members(_tree(cache, store, pointer.oid), subpath):
-            raise DvcishError(
-                f"{tracked.shown_member(subpath)}: not tracked by dvcish in {where}; check the path"
-            )
-        summary = transfer.fetch(cache, store, [tracked], store_jobs(store, jobs), progress)
-        if early:  # the tree came down above: count it as fetched
-            summary.transferred, summary.present = summary.transferred + 1, summary.present - 1
+        jobs = store_jobs(store, jobs)
+        if subpath is not None:  # the levels first, to refuse a subpath before any download
+            early = TransferSummary()
+            transfer.fetch_levels(cache, store, pointer.oid, subpath, jobs, early)
+            if not entries_below(level_reader(cache), pointer.oid, subpath):
+                raise DvcishError(
+                    f"{tracked.shown_member(subpath)}: not tracked by dvcish in {where}; "
+                    "check the path"
+                )
+        summary = transfer.fetch(cache, store, [tracked], jobs, progress)
+        if subpath is not None:  # the levels read above: count them as fetched, not present
+            summary.transferred += early.transferred
+            summary.present -= early.transferred
         return summary
     finally:
         store.close()
-
-
-def _tree(cache: Cache, store: ObjectStore, oid: str) -> Tree:
-    """A tree from the cache, or downloaded into it (verified)."""
-    if cache.exists(oid):
-        try:
-            return load_tree(cache, oid)
-        except CorruptObjectError:
-            pass  # quarantined: download it again
-    cache.receive(store, oid)
-    cache.flush()
-    return load_tree(cache, oid)
 
 
 def content_of(cache: Cache, location: Location, origin: str) -> Content:
@@ -273,10 +280,9 @@ def content_of(cache: Cache, location: Location, origin: str) -> Content:
     pointer = location.pointer
     if pointer.kind == "file":
         return Content("file", Tree([TreeEntry("", pointer.oid, pointer.size, False)]))
-    tree = load_tree(cache, pointer.oid)
+    selected = entries_below(level_reader(cache), pointer.oid, location.subpath)
     if location.subpath is None:
-        return Content("dir", tree)
-    selected = members(tree, location.subpath)
+        return Content("dir", Tree(selected))
     if len(selected) == 1 and selected[0].path == location.subpath:
         return Content("file", Tree([selected[0]._replace(path="")]))
     if not selected:
@@ -292,7 +298,7 @@ def pointer_for(content: Content, cache: Cache, name: str, source: Source) -> Po
         return Pointer(name, "file", entry.oid, entry.size, source=source)
     writer = cache.writer()
     try:
-        oid = writer.add_bytes(encode_tree(content.tree))
+        oid, _size, _nfiles = write_tree(content.tree.entries, writer.add_bytes)
         writer.commit()
     except BaseException:
         writer.abort()

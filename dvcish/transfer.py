@@ -1,4 +1,4 @@
-"""Moving objects between the cache and a store: push, fetch and cloud status.
+"""Moving objects between the cache and a store: push and fetch (tree levels included).
 
 Everything here takes ``(cache, store)``, never a repository. What is missing is decided in
 batch (``store.missing``), transfers run in a thread pool, and data goes before metadata: file
@@ -13,7 +13,6 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import TypeVar
 
 from dvcish import fsutil
@@ -23,114 +22,29 @@ from dvcish.errors import (
     ObjectNotFoundError,
     RemoteUnavailableError,
 )
+from dvcish.failures import (
+    CORRUPT,
+    NOT_FOUND,
+    NOT_IN_SELECTION,
+    SKIPPED,
+    Failure,
+    TransferSummary,
+    failure_of,
+)
 from dvcish.progress import Progress, Tally
 from dvcish.storage.base import ObjectStore, ReadGroup
 from dvcish.storage.cache import Cache, StatCache
 from dvcish.targets import Tracked
-from dvcish.tree import Tree, load_tree, members
+from dvcish.tree import MAX_DEPTH, TreeEntry, entries_below, level_reader, load_level
+from dvcish.wanted import wanted_from_cache
 
 WAIT_TICK = 0.2  # seconds between progress reports while a transfer is in flight
 T = TypeVar("T")
 U = TypeVar("U")
 
-# Failure kinds
-NOT_FOUND = "not-found"  # the source (remote, or cache for a push) does not hold the object
-CORRUPT = "corrupt"  # the object's bytes do not match its oid
-NOT_IN_SELECTION = "not-in-data"  # a path inside a folder that this version does not hold
-SKIPPED = "skipped"  # a tree not pushed because some of its members could not be
-ERROR = "error"  # anything else: transport, permissions, disk
-
 
 def default_jobs() -> int:
     return 4 * (os.cpu_count() or 1)
-
-
-@dataclass(frozen=True)
-class Failure:
-    oid: str
-    path: str  # the data path the object stands for, as printed ("" when unknown)
-    kind: str
-    message: str
-
-    def to_dict(self) -> dict:
-        return {"oid": self.oid, "path": self.path, "kind": self.kind, "message": self.message}
-
-
-@dataclass
-class TransferSummary:
-    transferred: int = 0
-    present: int = 0  # already at the destination
-    failed: list[Failure] = field(default_factory=list)
-
-    def merge(self, other: TransferSummary) -> None:
-        self.transferred += other.transferred
-        self.present += other.present
-        self.failed.extend(other.failed)
-
-    def to_dict(self) -> dict:
-        return {
-            "transferred": self.transferred,
-            "present": self.present,
-            "failed": [failure.to_dict() for failure in self.failed],
-        }
-
-
-def failure_of(exc: Exception, oid: str, path: str) -> Failure:
-    """The record for an exception raised while moving ``oid``."""
-    if isinstance(exc, ObjectNotFoundError):
-        return Failure(oid, path, NOT_FOUND, str(exc))
-    if isinstance(exc, CorruptObjectError):
-        return Failure(oid, path, CORRUPT, str(exc))
-    if isinstance(exc, OSError):
-        where = f"{exc.filename}: " if exc.filename else ""
-        return Failure(oid, path, ERROR, f"object {oid}: {where}{exc.strerror or exc}")
-    return Failure(oid, path, ERROR, str(exc))
-
-
-@dataclass
-class Wanted:
-    """The objects some pointers need: file objects, and trees with their member oids."""
-
-    files: dict[str, str] = field(default_factory=dict)  # oid -> a path that needs it
-    trees: dict[str, set[str]] = field(default_factory=dict)  # tree oid -> member oids
-    unknown_trees: dict[str, str] = field(default_factory=dict)  # tree oid -> path; not cached
-
-    def problems(self) -> list[Failure]:
-        return [
-            Failure(
-                oid, rel, NOT_FOUND, f"{rel}: tree {oid} missing from the cache; run `dvcish fetch`"
-            )
-            for oid, rel in sorted(self.unknown_trees.items())
-        ]
-
-    def all_oids(self) -> set[str]:
-        return set(self.files) | set(self.trees)
-
-    def label(self, oid: str) -> str:
-        if oid in self.files:
-            return self.files[oid]
-        if oid in self.unknown_trees:
-            return self.unknown_trees[oid]
-        return ""
-
-
-def wanted_from_cache(cache: Cache, tracked_list: Iterable[Tracked]) -> Wanted:
-    """What pushing these pointers needs, read from trees in the local cache."""
-    wanted = Wanted()
-    for tracked in tracked_list:
-        pointer = tracked.pointer
-        if pointer.kind == "file":
-            wanted.files.setdefault(pointer.oid, tracked.shown)
-            continue
-        if not cache.exists(pointer.oid):
-            wanted.unknown_trees.setdefault(pointer.oid, tracked.shown)
-            continue
-        tree = load_tree(cache, pointer.oid)
-        for entry in members(tree, tracked.subpath):
-            wanted.files.setdefault(entry.oid, tracked.shown_member(entry.path))
-        if tracked.subpath is None:
-            wanted.trees[pointer.oid] = {entry.oid for entry in tree.entries}
-    return wanted
 
 
 def push(
@@ -170,7 +84,7 @@ def _push(
     summary.present = len(available - on_remote_missing)
     # in dataset path order, so a pack holds neighbours together (partial pulls read less)
     file_oids = sorted((oid for oid in on_remote_missing if oid in wanted.files), key=wanted.label)
-    tree_oids = sorted(on_remote_missing - set(file_oids))
+    tree_oids = [oid for oid in wanted.tree_order if oid in on_remote_missing]
     sizes = _sizes(cache, on_remote_missing)
     if on_remote_missing:
         progress.phase("uploading")
@@ -186,10 +100,11 @@ def _push(
     broken |= _run_pool(jobs, alone, upload, summary, progress, wanted.label, tally)
     unsafe = not_cached | broken
     ready = []
-    for tree_oid in tree_oids:
+    for tree_oid in tree_oids:  # children first: a level whose sublevel is skipped is skipped
         if wanted.trees.get(tree_oid, set()) & unsafe:
             message = f"tree {tree_oid}: not pushed because some of its members are missing"
             summary.failed.append(Failure(tree_oid, wanted.label(tree_oid), SKIPPED, message))
+            unsafe.add(tree_oid)
         else:
             ready.append(tree_oid)
     # A tree that goes into a pack becomes visible with the index written by the last flush,
@@ -199,7 +114,8 @@ def _push(
     _run_pool(1, packed_trees, upload, summary, progress, wanted.label, tally)
     if loose_trees:
         store.flush()  # members durable and visible before any tree that names them
-        _run_pool(jobs, loose_trees, upload, summary, progress, wanted.label, tally)
+        # one at a time, children first: a level is never visible before its sublevels
+        _run_pool(1, loose_trees, upload, summary, progress, wanted.label, tally)
     if on_remote_missing:
         store.flush()
     return summary
@@ -242,10 +158,9 @@ def fetch(
             needed.setdefault(pointer.oid, tracked.shown)
             sizes[pointer.oid] = pointer.size
             continue
-        tree = _tree_for_fetch(cache, store, tracked, summary)
-        if tree is None:
+        selected = _levels_for_fetch(cache, store, tracked, jobs, summary, progress)
+        if selected is None:
             continue
-        selected = members(tree, tracked.subpath)
         if tracked.subpath is not None and not selected:
             path = tracked.shown_member(tracked.subpath)
             message = f"{path}: not in this version's data"
@@ -281,28 +196,79 @@ def fetch(
     return summary
 
 
-def _tree_for_fetch(
-    cache: Cache, store: ObjectStore, tracked: Tracked, summary: TransferSummary
-) -> Tree | None:
+def _levels_for_fetch(
+    cache: Cache,
+    store: ObjectStore,
+    tracked: Tracked,
+    jobs: int,
+    summary: TransferSummary,
+    progress: Progress,
+) -> list[TreeEntry] | None:
+    """The files ``tracked`` selects, after bringing into the cache every tree level they need
+    (those on the way to its subpath and all below it); None when a level could not be had."""
     oid = tracked.pointer.oid
-    if not cache.freshen({oid}):
-        summary.present += 1
-        try:
-            return load_tree(cache, oid)
-        except CorruptObjectError:
-            pass  # quarantined: download it again below
-        summary.present -= 1
     try:
-        cache.receive(store, oid)
-        cache.flush()
-        tree = load_tree(cache, oid)
+        fetch_levels(cache, store, oid, tracked.subpath, jobs, summary)  # bars: files only
+        return entries_below(level_reader(cache), oid, tracked.subpath)
     except DvcishError as exc:
         failure = failure_of(exc, oid, tracked.shown)
         message = f"{tracked.shown}: tree {oid}: {exc}"
         summary.failed.append(Failure(oid, tracked.shown, failure.kind, message))
         return None
-    summary.transferred += 1
-    return tree
+
+
+def fetch_levels(
+    cache: Cache,
+    store: ObjectStore,
+    root: str,
+    subpath: str | None,
+    jobs: int,
+    summary: TransferSummary,
+    progress: Progress | None = None,
+) -> None:
+    """Bring into the cache, verified, the tree levels below ``root`` that a fetch of
+    ``subpath`` (None: everything) reads: depth by depth, each depth's missing levels in one
+    batch of merged reads. A level the cache holds corrupt is quarantined and read again."""
+    parts = subpath.strip("/").split("/") if subpath else []
+    frontier, depth = [root], 0
+    while frontier:
+        absent = cache.freshen(set(frontier))
+        summary.present += len(frontier) - len(absent)
+        levels = {}
+        for oid in frontier:
+            if oid not in absent:
+                try:
+                    levels[oid] = load_level(cache, oid)
+                except CorruptObjectError:  # quarantined: read it again
+                    absent.add(oid)
+                    summary.present -= 1
+        if absent:
+            before = len(summary.failed)
+            groups = store.plan_reads(sorted(absent))
+            _run_reads(jobs, groups, cache, store, summary, progress or Progress(), lambda _: "")
+            cache.flush()
+            if len(summary.failed) > before:
+                first = summary.failed[before]
+                del summary.failed[before:]  # reported once, as the tree's failure
+                raise _error_of(first)
+            levels.update({oid: load_level(cache, oid) for oid in absent})
+        frontier = []
+        for level in levels.values():
+            for folder in level.folders:
+                if depth >= len(parts) or folder.name == parts[depth]:
+                    frontier.append(folder.oid)
+        depth += 1
+        if depth > MAX_DEPTH:
+            raise DvcishError(f"tree {root}: folders nested deeper than {MAX_DEPTH} levels")
+
+
+def _error_of(failure: Failure) -> DvcishError:
+    """The exception a failure record stands for (its kind kept)."""
+    if failure.kind == NOT_FOUND:
+        return ObjectNotFoundError(failure.message, failure.oid)
+    if failure.kind == CORRUPT:
+        return CorruptObjectError(failure.message, failure.oid)
+    return DvcishError(failure.message)
 
 
 def stops_the_run(exc: BaseException) -> bool:
@@ -415,40 +381,3 @@ def _result(future: Future, on_wait: Callable[[], None] | None):
         if not future.done():
             on_wait()
     return future.result()
-
-
-@dataclass
-class CloudStatus:
-    present: int = 0
-    missing_on_remote: list[tuple[str, str]] = field(default_factory=list)  # (path, oid)
-    missing_everywhere: list[tuple[str, str]] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {
-            "present": self.present,
-            "missing_on_remote": [{"path": p, "oid": o} for p, o in self.missing_on_remote],
-            "missing_everywhere": [{"path": p, "oid": o} for p, o in self.missing_everywhere],
-        }
-
-
-def cloud_status(cache: Cache, store: ObjectStore, tracked_list: list[Tracked]) -> CloudStatus:
-    """Which objects the pointers need that the remote lacks (read-only on both sides)."""
-    wanted = wanted_from_cache(cache, tracked_list)
-    labels = dict(wanted.files)
-    labels.update({oid: f"{rel} (tree)" for oid, rel in wanted.unknown_trees.items()})
-    labels.update({oid: f"tree {oid}" for oid in wanted.trees})
-    report = CloudStatus()
-    absent = store.missing(set(labels))
-    # A tree only the remote holds: read it (into memory, verified) to learn its members.
-    for tree_oid in sorted(set(wanted.unknown_trees) - absent):
-        tree = load_tree(store, tree_oid)
-        found = {e.oid: f"{wanted.unknown_trees[tree_oid]}/{e.path}" for e in tree.entries}
-        fresh = {oid: label for oid, label in found.items() if oid not in labels}
-        labels.update(fresh)
-        absent |= store.missing(set(fresh))
-    report.present = len(labels) - len(absent)
-    not_cached = cache.missing(absent)
-    for oid in sorted(absent, key=lambda oid: labels[oid]):
-        entry = (labels[oid], oid)
-        (report.missing_everywhere if oid in not_cached else report.missing_on_remote).append(entry)
-    return report

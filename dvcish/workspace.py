@@ -28,7 +28,7 @@ from dvcish.ignore import IGNORE_FILE, Ignore, Rules
 from dvcish.progress import Progress
 from dvcish.state import StateDB, stat_key, trusted
 from dvcish.storage.base import oid_from_key
-from dvcish.tree import Tree, TreeEntry, build_tree, encode_tree, name_problem, printable
+from dvcish.tree import Tree, TreeEntry, build_tree, name_problem, printable, write_tree
 
 if TYPE_CHECKING:
     from dvcish.repo import Repo
@@ -93,7 +93,7 @@ class Observed:
             for rel, st in sorted(self.scan.files.items())
             if rel in self.oids
         ]
-        return hash_bytes(encode_tree(Tree(entries)))
+        return write_tree(entries, hash_bytes)[0]
 
 
 @dataclass

@@ -268,6 +268,14 @@ def object_path(repo: str | os.PathLike[str], oid: str) -> Path:
     return Path(repo, ".dvcish", "cache", oid[:2], oid[2:])
 
 
+def tree_in_cache(repo: str | os.PathLike[str], oid: str):
+    """Every file of the tree ``oid`` (all its levels) in the repo's cache, as one flat Tree."""
+    from dvcish.storage.cache import Cache
+    from dvcish.tree import load_tree
+
+    return load_tree(Cache(str(Path(repo, ".dvcish", "cache"))), oid)
+
+
 def corrupt_object(path: str | os.PathLike[str], data: bytes = b"corrupted!") -> None:
     """Overwrite a read-only object and make it read-only again (its mode proves nothing)."""
     os.chmod(path, 0o644)

@@ -13,7 +13,6 @@ import yaml
 
 from dvcish.pointer import load_pointer
 from dvcish.storage.verified import SMALL_FILE
-from dvcish.tree import parse_tree
 from tests import helpers
 from tests.helpers import (
     age,
@@ -24,6 +23,7 @@ from tests.helpers import (
     object_path,
     run_cli,
     snapshot,
+    tree_in_cache,
     write_files,
 )
 
@@ -139,7 +139,7 @@ def test_add_folder_stores_tree_and_members(git_repo):
     assert pointer.size == sum(map(len, files.values()))
     tree_bytes = object_path(git_repo, pointer.oid).read_bytes()
     assert xxhash.xxh3_128_hexdigest(tree_bytes) == pointer.oid
-    tree = parse_tree(tree_bytes, "test")
+    tree = tree_in_cache(git_repo, pointer.oid)  # the root level and its five subfolders
     assert {entry.path: entry.oid for entry in tree.entries} == {
         rel: xxhash.xxh3_128_hexdigest(data) for rel, data in files.items()
     }
@@ -158,7 +158,7 @@ def test_identical_files_are_stored_once(git_repo):
     add_ok("d")
     oid = xxhash.xxh3_128_hexdigest(b"same")
     assert object_path(git_repo, oid).read_bytes() == b"same"
-    assert len(cache_files(git_repo)) == 2  # one member object + the tree
+    assert len(cache_files(git_repo)) == 3  # one member object + the levels d/ and d/c/
 
 
 def test_empty_folder(git_repo):
@@ -166,7 +166,7 @@ def test_empty_folder(git_repo):
     add_ok("empty")
     pointer = load_pointer(str(git_repo / "empty.dvcish"))
     assert (pointer.nfiles, pointer.size) == (0, 0)
-    assert object_path(git_repo, pointer.oid).read_bytes() == b"dvcish-tree 1\n"
+    assert object_path(git_repo, pointer.oid).read_bytes() == b"dvcish-tree 2\n"
 
 
 def test_trailing_slash_target(git_repo):
@@ -217,7 +217,7 @@ def test_changed_folder_rehashes_only_changed_files(git_repo):
     assert hashed_counts(out) == [3]
     pointer = load_pointer(str(git_repo / "data.dvcish"))
     assert pointer.nfiles == 50
-    tree = parse_tree(object_path(git_repo, pointer.oid).read_bytes(), "t").by_path()
+    tree = tree_in_cache(git_repo, pointer.oid).by_path()
     assert tree[names[0]].oid == xxhash.xxh3_128_hexdigest(b"modified 0")
     assert names[2] not in tree
     assert tree["new/file"].oid == xxhash.xxh3_128_hexdigest(b"new")

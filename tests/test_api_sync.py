@@ -26,14 +26,15 @@ def project(tmp_path: Path, git_env: None):  # noqa: F811
 def test_push_then_pull_into_a_fresh_clone(project, tmp_path):
     root, files = project
     pushed = dvcish.api.push(repo=str(root))
-    assert pushed.transferred == len(files) + 1 and pushed.failed == []
+    levels = 2  # the tree of data/: its root level and part000/
+    assert pushed.transferred == len(files) + levels and pushed.failed == []
     again = dvcish.api.push(repo=str(root))
-    assert again.transferred == 0 and again.present == len(files) + 1
+    assert again.transferred == 0 and again.present == len(files) + levels
 
     clone = tmp_path / "clone"
     git(tmp_path, "clone", "-q", str(root), str(clone))
     result = dvcish.api.pull(repo=str(clone))
-    assert result.fetched.failed == [] and result.fetched.transferred == len(files) + 1
+    assert result.fetched.failed == [] and result.fetched.transferred == len(files) + 2
     assert [r.written for r in result.checkout] == [len(files)]
     for rel, data in files.items():
         assert (clone / "data" / rel).read_bytes() == data
@@ -46,7 +47,7 @@ def test_fetch_one_file_inside_a_folder(project, tmp_path):
     git(tmp_path, "clone", "-q", str(root), str(clone))
     name = sorted(files)[0]
     summary = dvcish.api.fetch([str(clone / "data" / name)], repo=str(clone))
-    assert summary.failed == [] and summary.transferred == 2  # the tree and the one file
+    assert summary.failed == [] and summary.transferred == 3  # two tree levels, one file
     assert not (clone / "data").exists()  # fetch never writes the workspace
 
 

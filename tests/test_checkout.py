@@ -9,7 +9,6 @@ import stat
 import xxhash
 
 from dvcish.pointer import load_pointer
-from dvcish.tree import parse_tree
 from tests import helpers
 from tests.helpers import (
     age,
@@ -19,6 +18,7 @@ from tests.helpers import (
     read_tree,
     run_cli,
     snapshot,
+    tree_in_cache,
     write_files,
 )
 
@@ -202,9 +202,7 @@ def test_file_where_a_folder_belongs(git_repo):
 def test_missing_objects_are_listed_and_exit_1(git_repo):
     files = make_dataset(git_repo / "data", 8, seed="missing")
     ok("add", "data")
-    tree = parse_tree(
-        object_path(git_repo, load_pointer(str(git_repo / "data.dvcish")).oid).read_bytes(), "t"
-    )
+    tree = tree_in_cache(git_repo, load_pointer(str(git_repo / "data.dvcish")).oid)
     lost = tree.entries[1]
     object_path(git_repo, lost.oid).unlink()
     shutil.rmtree(git_repo / "data")

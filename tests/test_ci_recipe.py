@@ -97,7 +97,7 @@ def test_ci_recipe_pull_get_and_warm_cache(ci, tmp_path):
     origin, env, _, shared = ci
     first = ci_job(origin, tmp_path / "job1", env, shared)
     assert read_tree(tmp_path / "job1" / "data") == V1
-    assert "4 fetched, 0 already in cache" in first.stdout  # tree + 3 files
+    assert "5 fetched, 0 already in cache" in first.stdout  # 2 tree levels + 3 files
 
     empty = tmp_path / "elsewhere"
     empty.mkdir()
@@ -107,7 +107,7 @@ def test_ci_recipe_pull_get_and_warm_cache(ci, tmp_path):
 
     second = ci_job(origin, tmp_path / "job2", env, shared)
     assert read_tree(tmp_path / "job2" / "data") == V1
-    assert "0 fetched, 4 already in cache" in second.stdout
+    assert "0 fetched, 5 already in cache" in second.stdout
 
 
 def test_ci_pull_without_credentials_fails_loudly(ci, tmp_path):

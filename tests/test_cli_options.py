@@ -126,18 +126,18 @@ def test_json_of_add_checkout_push_fetch_pull_fsck_gc(git_repo, tmp_path):
         }
     ]
     ok("remote", "add", "-d", "store", str(tmp_path / "remote"))
-    assert json.loads(ok("push", "--json")) == {"transferred": 5, "present": 0, "failed": []}
-    assert json.loads(ok("fetch", "--json")) == {"transferred": 0, "present": 5, "failed": []}
+    assert json.loads(ok("push", "--json")) == {"transferred": 6, "present": 0, "failed": []}
+    assert json.loads(ok("fetch", "--json")) == {"transferred": 0, "present": 6, "failed": []}
     os.remove(next((git_repo / "data").rglob("*.bin")))
     checkout = json.loads(ok("checkout", "--json"))
     assert checkout == [
         {"path": "data", "written": 1, "deleted": 0, "unchanged": 3, "missing": [], "corrupt": []}
     ]
     pulled = json.loads(ok("pull", "--json"))
-    assert pulled["fetch"] == {"transferred": 0, "present": 5, "failed": []}
+    assert pulled["fetch"] == {"transferred": 0, "present": 6, "failed": []}
     assert pulled["checkout"][0]["path"] == "data"
     assert json.loads(ok("fsck", "--json")) == {
-        "objects_checked": 5,
+        "objects_checked": 6,  # 4 files, 2 tree levels
         "pointers_checked": 1,
         "problems": [],
     }

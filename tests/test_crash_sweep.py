@@ -39,6 +39,8 @@ import pytest
 from dvcish import fsutil
 from dvcish.hashing import hash_bytes
 from dvcish.pointer import load_pointer
+from dvcish.storage.cache import Cache
+from dvcish.tree import level_reader, tree_oids
 from tests.helpers import cli_ok, make_bytes, read_tree, run_cli, write_files
 from tests.strace_faults import Call, needs_strace, record_calls, run_injected
 
@@ -119,6 +121,11 @@ def write_version(repo: Path, files: dict[str, bytes]) -> None:
     os.chmod(data / EXECUTABLE, 0o755)
 
 
+def tree_levels(repo: Path, root: str) -> set[str]:
+    """The oids of every level of a tree in the repo's cache (one per folder)."""
+    return set(tree_oids(level_reader(Cache(str(repo / ".dvcish" / "cache"))), root))
+
+
 def drop_objects(repo: Path, keep: set[str]) -> None:
     cache = repo / ".dvcish" / "cache"
     for folder in cache.iterdir():
@@ -149,13 +156,13 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Template:
     cli_ok("push", cwd=repo)
     v1_pointer = (repo / "data.dvcish").read_bytes()
     v1_tree = load_pointer(str(repo / "data.dvcish")).oid
-    v1_objects = {hash_bytes(data) for data in v1.values()} | {v1_tree}
+    v1_objects = {hash_bytes(data) for data in v1.values()} | tree_levels(repo, v1_tree)
     v2 = version_2(v1)
     write_version(repo, v2)
     cli_ok("add", "data", cwd=repo)
     v2_pointer = (repo / "data.dvcish").read_bytes()
     v2_tree = load_pointer(str(repo / "data.dvcish")).oid
-    v2_objects = {hash_bytes(data) for data in v2.values()} | {v2_tree}
+    v2_objects = {hash_bytes(data) for data in v2.values()} | tree_levels(repo, v2_tree)
 
     save_state(base, states, "push")  # cache: v1 and v2; remote: v1
     cli_ok("config", "gc.grace", "0", cwd=repo)

@@ -165,7 +165,7 @@ def pushed(tmp_path, monkeypatch):
     cli_ok(["remote", "modify", "store", "packs", "false"], root)  # loose: tests/test_packs.py
     commit_all(root, "data")
     out = cli_ok(["push"], root)
-    assert "122 pushed" in out
+    assert "125 pushed" in out  # 121 files; the root level of data/ and 3 subfolders
     return root, remote, files
 
 
@@ -179,21 +179,21 @@ def test_push_clone_pull(pushed, tmp_path):
     root, remote, files = pushed
     assert run_dvcish(["status", "--cloud"], root).returncode == 0
     objects = assert_remote_sound(remote)
-    assert len(objects) == 122
+    assert len(objects) == 125
 
     copy = clone(root, tmp_path)
     assert not (copy / "data").exists()
-    assert "122 fetched" in cli_ok(["fetch"], copy)
+    assert "125 fetched" in cli_ok(["fetch"], copy)
     assert not (copy / "data").exists()  # fetch fills the cache only
     assert {e["state"] for e in json.loads(run_cli(["status", "--json"], cwd=copy).stdout)} == {
         "missing_from_workspace"
     }
-    assert "0 fetched, 122 already in cache" in dvcish_ok(["pull"], copy)
+    assert "0 fetched, 125 already in cache" in dvcish_ok(["pull"], copy)
     assert read_tree(copy / "data") == files
     assert (copy / "model.bin").read_bytes() == b"weights" * 1000
     assert run_cli(["status", "-q"], cwd=copy).exit_code == 0
     assert run_cli(["fsck"], cwd=copy).exit_code == 0
-    assert "0 pushed, 122 already on remote" in cli_ok(["push"], root)
+    assert "0 pushed, 125 already on remote" in cli_ok(["push"], root)
 
 
 def test_pull_lists_objects_missing_from_the_remote(pushed, tmp_path):
@@ -266,7 +266,7 @@ def test_push_killed_then_run_again_leaves_a_complete_remote(tmp_path, monkeypat
     assert run_cli(["status", "--cloud"], cwd=root).exit_code == 0
     complete = assert_remote_sound(remote)
     assert needed <= set(complete)
-    assert len(complete) == len(needed) + 1  # plus the tree
+    assert len(complete) == len(needed) + 31  # plus the levels: root and 30 folders
 
 
 def test_push_never_uploads_a_corrupt_cache_object(pushed, tmp_path):
@@ -284,4 +284,5 @@ def test_push_never_uploads_a_corrupt_cache_object(pushed, tmp_path):
     assert oid not in objects
     tree_oid = load_pointer(str(root / "data.dvcish")).oid
     assert tree_oid not in objects  # a tree goes up only after all its members
-    assert len(objects) == 120  # the other 119 members and model.bin
+    # the other 119 members, model.bin, and the levels of the two folders without the victim
+    assert len(objects) == 122

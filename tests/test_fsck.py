@@ -5,7 +5,6 @@ from __future__ import annotations
 import xxhash
 
 from dvcish.pointer import Pointer, dump_pointer, load_pointer
-from dvcish.tree import parse_tree
 from tests import helpers
 from tests.helpers import (
     corrupt_object,
@@ -13,6 +12,7 @@ from tests.helpers import (
     object_path,
     run_cli,
     snapshot,
+    tree_in_cache,
     write_files,
 )
 
@@ -25,7 +25,7 @@ def setup_tracked(root):
     result = run_cli(["add", "data", "model.bin"])
     assert result.exit_code == 0, result.output
     pointer = load_pointer(str(root / "data.dvcish"))
-    tree = parse_tree(object_path(root, pointer.oid).read_bytes(), "t")
+    tree = tree_in_cache(root, pointer.oid)
     return pointer, tree
 
 
@@ -40,7 +40,8 @@ def test_clean_repository(git_repo):
     result, problems = fsck()
     assert result.exit_code == 0
     assert problems == []
-    assert "checked 14 objects and 2 pointers: 0 problems" in result.stdout
+    # 12 files, model.bin, and the tree of data/: its root level and 3 subfolders
+    assert "checked 17 objects and 2 pointers: 0 problems" in result.stdout
 
 
 def test_corrupt_object_reported_and_left_for_the_user(git_repo):

@@ -33,6 +33,7 @@ def cached(versions, oids) -> set[str]:
     return {oid for oid in oids if object_path(versions.root, oid).is_file()}
 
 
+# v1's own objects: data/a.txt and data/sub/b.txt at v1, the sub/ level and v1's root level
 def old_only(versions) -> set[str]:
     return versions.objects("v1") - versions.objects("main")
 
@@ -49,7 +50,7 @@ def test_workspace_scope_removes_an_old_version_and_keeps_the_current_data(versi
     assert cached(versions, old | current) == old | current
     ok("config", "gc.grace", "0")
     out = ok("gc", "--workspace")
-    assert "Removed 3 objects" in out
+    assert "Removed 4 objects" in out
     assert cached(versions, old) == set()
     assert cached(versions, current) == current
     ok("status")
@@ -75,7 +76,7 @@ def test_dry_lists_objects_and_bytes_and_changes_nothing(versions):
         assert f"would remove {oid}" in out
     freed = sum(os.path.getsize(object_path(versions.root, oid)) for oid in old_only(versions))
     assert (
-        f"Would remove 3 objects from the cache and 0 temp files left by interrupted runs, "
+        f"Would remove 4 objects from the cache and 0 temp files left by interrupted runs, "
         f"freeing {freed} B" in out
     )
     assert snapshot(versions.root) == before
@@ -85,7 +86,7 @@ def test_objects_younger_than_the_grace_period_are_never_removed(versions):
     old = old_only(versions)
     out = ok("gc", "--workspace")  # default grace: one hour, and these were just written
     assert "Removed 0 objects" in out
-    assert "3 younger than gc.grace" in out
+    assert "4 younger than gc.grace" in out
     assert cached(versions, old) == old
     repo = open_repo(str(versions.root))
     plan = gc.plan(repo, Selection(workspace=True), now=time.time() + 3601)
@@ -158,8 +159,8 @@ def test_cloud_needs_force_without_a_terminal(versions):
     assert cached(versions, old) == old  # the local cache was not touched either
 
     out = ok("gc", "-w", "--cloud", "--dry")
-    assert out.count("from remote 'storage'") == 3  # a line per object
-    assert "on remote 'storage'" in out and "it would remove 3 objects" in out  # the summary
+    assert out.count("from remote 'storage'") == 4  # a line per object
+    assert "on remote 'storage'" in out and "it would remove 4 objects" in out  # the summary
     assert snapshot(versions.remote) == remote_before
 
     ok("gc", "-w", "--cloud", "--force")
@@ -171,7 +172,7 @@ def test_cloud_needs_force_without_a_terminal(versions):
 def test_cloud_spares_young_remote_objects(versions):
     ok("push", "--all-tags")
     out = ok("gc", "-w", "--cloud", "-f")
-    assert "kept 3 younger than gc.grace" in out
+    assert "kept 4 younger than gc.grace" in out
     assert all(versions.remote_has(oid) for oid in old_only(versions))
 
 
@@ -212,11 +213,11 @@ def test_grace_on_the_command_line_overrides_the_config(versions):
     old = old_only(versions)
     ok("config", "gc.grace", "0")
     out = ok("gc", "-w", "--grace", "1d")  # the objects are seconds old
-    assert "Removed 0 objects" in out and "3 younger than gc.grace" in out
+    assert "Removed 0 objects" in out and "4 younger than gc.grace" in out
     assert cached(versions, old) == old
     ok("config", "gc.grace", "2h")  # a duration in the config too
     assert "Removed 0 objects" in ok("gc", "-w")
-    assert "Removed 3 objects" in ok("gc", "-w", "--grace", "0")
+    assert "Removed 4 objects" in ok("gc", "-w", "--grace", "0")
     assert cached(versions, old) == set()
 
 
@@ -238,9 +239,9 @@ def test_grace_on_the_command_line_applies_to_an_s3_remote(versions, moto_server
 
     pushed, old = remote_keys(), old_only(versions)
     out = ok("gc", "-w", "--cloud", "--force", "--grace", "1d")  # everything is seconds old
-    assert "kept 3 younger than gc.grace" in out
+    assert "kept 4 younger than gc.grace" in out
     assert remote_keys() == pushed
     out = ok("gc", "-w", "--cloud", "--force", "--grace", "0")
-    assert "remove 3 objects; kept 0 younger than gc.grace" in out
+    assert "remove 4 objects; kept 0 younger than gc.grace" in out
     gone = pushed - remote_keys()
     assert {key.split("/", 1)[1].replace("/", "") for key in gone} == old

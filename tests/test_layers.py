@@ -30,6 +30,8 @@ LAYERS = {
         "dvcish.remotes",
         "dvcish.sources",
         "dvcish.transfer",
+        "dvcish.failures",
+        "dvcish.wanted",
     },
     "commands": {"dvcish.commands.*"},
     "interfaces": {"dvcish.api", "dvcish.cli.*", "dvcish.__main__"},

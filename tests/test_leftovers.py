@@ -11,8 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from dvcish.pointer import load_pointer
-from dvcish.tree import parse_tree
-from tests.helpers import cli_ok, git, git_repo, make_dataset, object_path, read_tree, run_cli
+from tests.helpers import (
+    cli_ok,
+    git,
+    git_repo,
+    make_dataset,
+    read_tree,
+    run_cli,
+    tree_in_cache,
+)
 
 __all__ = ["git_repo"]
 
@@ -22,7 +29,7 @@ BESIDE = ".tmp-4242-1"
 
 def tracked_paths(repo: Path) -> list[str]:
     oid = load_pointer(str(repo / "data.dvcish")).oid
-    return [entry.path for entry in parse_tree(object_path(repo, oid).read_bytes(), oid).entries]
+    return [entry.path for entry in tree_in_cache(repo, oid).entries]
 
 
 def plant(repo: Path) -> None:

@@ -23,6 +23,7 @@ from dvcish.storage.local import LocalStore
 from dvcish.storage.packed import PackedStore, PackOptions
 from dvcish.storage.packs import PackBuilder, read_members
 from dvcish.targets import resolve
+from dvcish.tree import level_reader, load_level, tree_oids
 from tests.helpers import (
     cli_ok,
     git,
@@ -95,8 +96,31 @@ def project(tmp_path: Path, git_env: None):  # noqa: F811
     cli_ok("remote", "add", "-d", "store", str(remote), cwd=root)
     git(root, "add", "-A")
     git(root, "commit", "-qm", "v1")
-    assert "201 pushed" in cli_ok("push", cwd=root)
+    assert "206 pushed" in cli_ok("push", cwd=root)  # 200 files, 6 tree levels
     return root, remote, files
+
+
+def test_the_worked_example_in_design_md_is_what_push_writes(tmp_path, git_env):  # noqa: F811
+    """docs/design.md walks through a pack with xxh128sum, unzip and dd; its names and offsets
+    must be the ones a push of that folder writes (packs are deterministic)."""
+    design = (Path(__file__).parent.parent / "docs" / "design.md").read_text()
+    root = git_init(tmp_path / "repo")
+    cli_ok("init", cwd=root)
+    write_files(root / "data", {f"f{i}.txt": f"file {i}\n".encode() for i in range(8)})
+    cli_ok("add", "data", cwd=root)
+    remote = tmp_path / "remote"
+    cli_ok("remote", "add", "-d", "store", str(remote), cwd=root)
+    cli_ok("push", cwd=root)
+    (pack,) = packs_of(remote)
+    (index,) = indexes_of(remote)
+    assert f"remote/packs/{pack.name}" in design
+    assert f"remote/index/{index.name}" in design
+    head = "\n".join(index.read_text().splitlines()[:4])
+    assert head in design
+    offset, length = (int(word) for word in head.splitlines()[3].split()[1:])
+    member = pack.read_bytes()[offset : offset + length]
+    assert xxhash.xxh3_128_hexdigest(member) == "12754a286851080ac15bc612cb78bc1a"
+    assert f"skip={offset} count={length}" in design
 
 
 def test_packs_are_zip_files_that_standard_tools_check(project, tmp_path):
@@ -104,8 +128,9 @@ def test_packs_are_zip_files_that_standard_tools_check(project, tmp_path):
     packs = packs_of(remote)
     assert packs and indexes_of(remote)
     tree = load_pointer(str(root / "data.dvcish")).oid
-    wanted = {xxhash.xxh3_128_hexdigest(data) for data in files.values()} | {tree}
-    assert pack_member_oids(remote) == wanted  # every object went into a pack, the tree too
+    levels = set(tree_oids(level_reader(LocalStore(str(root / ".dvcish" / "cache"))), tree))
+    wanted = {xxhash.xxh3_128_hexdigest(data) for data in files.values()} | levels
+    assert pack_member_oids(remote) == wanted  # every object went into a pack, the trees too
     assert loose_of(remote) == []
     xxh128sum, unzip = need("xxh128sum"), need("unzip")
     for pack in packs:
@@ -151,7 +176,7 @@ def test_clone_pull_status_cloud_and_a_push_with_nothing_to_do(project, tmp_path
     assert pulled.returncode == 0, pulled.stderr
     assert read_tree(copy / "data") == files
     assert run_cli(["status", "--cloud"], cwd=copy).exit_code == 0
-    assert "0 pushed, 201 already on remote" in cli_ok("push", cwd=copy)
+    assert "0 pushed, 206 already on remote" in cli_ok("push", cwd=copy)
     assert run_cli(["fsck", "--remote", "store"], cwd=copy).exit_code == 0
 
 
@@ -162,7 +187,7 @@ def test_index_files_are_kept_by_id_and_never_fetched_twice(project):
     for index in indexes_of(remote):  # the remote's copy goes bad; the kept one is used
         os.chmod(index, 0o644)
         index.write_bytes(b"garbage")
-    assert "0 pushed, 201 already on remote" in cli_ok("push", cwd=root)
+    assert "0 pushed, 206 already on remote" in cli_ok("push", cwd=root)
     assert run_cli(["status", "--cloud"], cwd=root).exit_code == 0
 
 
@@ -182,14 +207,12 @@ def test_a_partial_pull_reads_little_more_than_it_needs(tmp_path, git_env):  # n
     summary = transfer.fetch(repo.cache, store, tracked, 4)
     repo.close()
     wanted = {rel: data for rel, data in files.items() if rel.startswith(folder + "/")}
-    assert summary.failed == [] and summary.transferred == len(wanted) + 1
+    assert summary.failed == [] and summary.transferred == len(wanted) + 2  # and 2 levels
     needed = sum(len(data) for data in wanted.values())
-    tree_oid = tracked[0].pointer.oid
-    tree = len(
-        PackedStore(LocalStore(str(tmp_path / "remote")), PackOptions(), None).read_verified(
-            tree_oid
-        )
-    )
+    remote = PackedStore(LocalStore(str(tmp_path / "remote")), PackOptions(), None)
+    root_oid = tracked[0].pointer.oid
+    folder_oid = next(f.oid for f in load_level(remote, root_oid).folders if f.name == folder)
+    tree = sum(len(remote.read_verified(oid)) for oid in (root_oid, folder_oid))  # two levels
     pack_bytes = sum(p.stat().st_size for p in packs_of(tmp_path / "remote"))
     assert needed * 10 < pack_bytes  # the folder is a small part of what the remote holds
     assert counting.read <= 2 * needed + tree, (counting.read, needed)
@@ -249,7 +272,7 @@ def test_a_lost_index_is_rebuilt_from_the_packs(project, tmp_path):
     lost = clone_and_pull(root, tmp_path / "lost")
     assert lost.returncode == 1 and "not found" in lost.stderr
     out = cli_ok("remote", "reindex", "store", cwd=root)
-    assert "Indexed 201 objects" in out  # the files and the tree
+    assert "Indexed 206 objects" in out  # the files and the 6 levels of their tree
     again = tmp_path / "again"
     pulled = clone_and_pull(root, again)
     assert pulled.returncode == 0, pulled.stderr
@@ -271,7 +294,7 @@ def test_small_pushes_stay_loose_and_packs_false_keeps_a_remote_loose(tmp_path, 
     cli_ok("remote", "add", "many", str(many), cwd=root)
     cli_ok("remote", "modify", "many", "packs", "false", cwd=root)
     cli_ok("push", "-r", "many", cwd=root)
-    assert not (many / "packs").exists() and len(loose_of(many)) == 43
+    assert not (many / "packs").exists() and len(loose_of(many)) == 44  # 42 files, 2 levels
 
 
 def test_concurrent_pushers_of_overlapping_data(tmp_path, git_env):  # noqa: F811

@@ -83,9 +83,9 @@ def test_push_clone_pull_and_granular_pull(server, request, tmp_path):
     settings = request.getfixturevalue(server)
     repo, files, env = make_origin(tmp_path, settings)
     pushed = sh(["dvcish", "push", "-j", "8"], repo, env)
-    assert "41 pushed, 0 already on remote" in pushed.stdout
+    assert "44 pushed, 0 already on remote" in pushed.stdout  # 40 files, 4 tree levels
     again = sh(["dvcish", "push"], repo, env)
-    assert "0 pushed, 41 already on remote" in again.stdout
+    assert "0 pushed, 44 already on remote" in again.stdout
     assert sh(["dvcish", "status", "--cloud"], repo, env).returncode == 0
 
     clone = tmp_path / "clone"
@@ -98,7 +98,7 @@ def test_push_clone_pull_and_granular_pull(server, request, tmp_path):
     sh(["dvcish", "pull", "data/part1/sample001.bin"], granular, env)
     assert read_dataset(granular / "data") == {"part1/sample001.bin": files["part1/sample001.bin"]}
     cached = [p for p in (granular / ".dvcish" / "cache").rglob("*") if p.is_file()]
-    assert len(cached) == 2  # the tree and that one file
+    assert len(cached) == 3  # the root level, the folder's level and that one file
 
 
 @pytest.mark.parametrize("server", SERVERS)

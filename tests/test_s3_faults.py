@@ -67,7 +67,7 @@ def test_a_body_stalled_past_the_read_timeout_is_resumed(
     cli_ok("add", "data")
     faults = Faults(stall_every=2, delay=1.5)
     with FaultProxy(moto_server.endpoint_url, faults) as proxy:
-        use_remote(moto_remote, proxy.url, ("read_timeout", "0.5"))
+        use_remote(moto_remote, proxy.url, ("read_timeout", "0.5"), ("packs", "false"))
         cli_ok("push")
         forget_local_data(git_repo)
         pulled = run_cli(["pull", "-j", "2"])

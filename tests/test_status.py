@@ -10,7 +10,6 @@ import pytest
 import xxhash
 
 from dvcish.pointer import load_pointer
-from dvcish.tree import parse_tree
 from tests import helpers
 from tests.helpers import (
     age,
@@ -19,6 +18,7 @@ from tests.helpers import (
     object_path,
     run_cli,
     snapshot,
+    tree_in_cache,
     write_files,
 )
 
@@ -182,7 +182,7 @@ def test_missing_from_workspace(git_repo):
 def test_missing_from_cache_member(git_repo):
     files = setup_tracked(git_repo)
     tree_oid = load_pointer(str(git_repo / "data.dvcish")).oid
-    tree = parse_tree(object_path(git_repo, tree_oid).read_bytes(), "t")
+    tree = tree_in_cache(git_repo, tree_oid)
     for entry in tree.entries[:2]:
         object_path(git_repo, entry.oid).unlink()
     code, entries = status_json("data")

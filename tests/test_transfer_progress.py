@@ -23,6 +23,7 @@ from dvcish.progress import Progress
 from dvcish.repo import open_repo
 from dvcish.storage.memory import MemoryStore
 from dvcish.targets import all_tracked
+from dvcish.tree import level_reader, tree_oids
 from tests import helpers
 from tests.helpers import make_bytes, make_dataset
 
@@ -38,9 +39,10 @@ def test_push_and_fetch_count_objects_and_bytes(git_repo, monkeypatch):
     objects: list[int] = []
     moved: list[int] = []
     summary = transfer.push(repo.cache, store, tracked, 4, Progress(objects.append, moved.append))
-    tree_size = len(store.read_verified(tracked[0].pointer.oid))
-    assert summary.transferred == len(files) + 1 and not summary.failed
-    assert sum(objects) == len(files) + 1
+    root = tracked[0].pointer.oid
+    tree_size = sum(len(store.read_verified(oid)) for oid in tree_oids(level_reader(store), root))
+    assert summary.transferred == len(files) + 2 and not summary.failed  # and 2 tree levels
+    assert sum(objects) == len(files) + 2
     assert sum(moved) == sum(len(data) for data in files.values()) + tree_size
 
     for oid in list(repo.cache.list()):
@@ -50,7 +52,7 @@ def test_push_and_fetch_count_objects_and_bytes(git_repo, monkeypatch):
     summary = transfer.fetch(
         repo.cache, store, all_tracked(repo), 4, Progress(objects.append, moved.append)
     )
-    assert summary.transferred == len(files) + 1 and not summary.failed  # the tree, then files
+    assert summary.transferred == len(files) + 2 and not summary.failed  # the levels, files
     assert sum(objects) == len(files)  # the bars follow the members, read after the tree
     assert sum(moved) == sum(len(data) for data in files.values())
     repo.close()
@@ -90,8 +92,14 @@ def test_without_a_terminal_each_step_ends_with_a_line_of_its_totals(git_repo, m
     helpers.cli_ok("remote", "add", "-d", "storage", str(git_repo.parent / "remote"))
     pushed = helpers.run_cli(["push"])
     line = last_line(pushed.stderr, "Pushing: uploading")
-    assert (line["done"], line["total"]) == ("13", "13")  # the files and their tree
-    tree_size = os.path.getsize(git_repo / ".dvcish/cache" / tree_key(git_repo))
+    assert (line["done"], line["total"]) == ("14", "14")  # the files and their 2 tree levels
+    repo = open_repo(str(git_repo))
+    root = load_pointer(str(git_repo / "data.dvcish")).oid
+    tree_size = sum(
+        os.path.getsize(repo.cache.path_of(oid))
+        for oid in tree_oids(level_reader(repo.cache), root)
+    )
+    repo.close()
     assert line["bytes"] == line["bytes_total"] == human_bytes(data_bytes + tree_size)
 
     shutil.rmtree(git_repo / "data")
@@ -112,11 +120,6 @@ def test_without_a_terminal_each_step_ends_with_a_line_of_its_totals(git_repo, m
 
     quiet = helpers.run_cli(["-q", "push"])
     assert quiet.stderr == ""  # -q: no progress either
-
-
-def tree_key(root) -> str:
-    oid = load_pointer(str(root / "data.dvcish")).oid
-    return f"{oid[:2]}/{oid[2:]}"
 
 
 def test_a_long_upload_prints_lines_while_one_large_file_moves(git_repo, monkeypatch, moto_remote):
@@ -144,7 +147,7 @@ def test_on_a_terminal_bars_show_totals_percent_eta_and_iec_sizes(git_repo, tmp_
     helpers.cli_ok("remote", "add", "-d", "storage", str(tmp_path / "remote"))
     screen = run_on_terminal([sys.executable, "-m", "dvcish", "push"], git_repo)
     plain = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", screen)
-    assert re.search(r"Pushing: uploading: +\d+%\|.*\| [\d,]+/31 files \[", plain), plain
+    assert re.search(r"Pushing: uploading: +\d+%\|.*\| [\d,]+/32 files \[", plain), plain
     assert re.search(r"\d+%\|.*\| [\d.]+ (B|KiB|MiB)/[\d.]+ (KiB|MiB) \[.*<.*, .*/s\]", plain)
     assert not re.search(r"\d(kB|MB|GB)\b", plain)  # IEC units only
 

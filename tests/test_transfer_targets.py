@@ -37,14 +37,15 @@ def test_push_a_subfolder_from_inside_the_tracked_folder(git_repo, tmp_path):
     inner = sorted(files)[0].split("/")[0]
     pushed = ok("push", inner, cwd=git_repo / "data")
     assert pushed.startswith("4 pushed, 0 already on remote")  # only that subfolder's files
-    assert ok("push").startswith("9 pushed, 4 already")  # the rest and the tree
+    assert ok("push").startswith("12 pushed, 4 already")  # the rest and the 4 tree levels
 
 
 def test_fetch_and_pull_a_subfolder_of_a_clone(git_repo, tmp_path):
     files, clone = origin_and_clone(git_repo, tmp_path)
     ok("push")
     inner = sorted(files)[0].split("/")[0]
-    assert ok("fetch", f"data/{inner}", cwd=clone).startswith("5 fetched")  # tree + 4 files
+    # the root level, the subfolder's level and its 4 files
+    assert ok("fetch", f"data/{inner}", cwd=clone).startswith("6 fetched")
     pulled = ok("pull", f"data/{inner}", cwd=clone)
     assert "0 fetched" in pulled
     expected = {rel: data for rel, data in files.items() if rel.startswith(f"{inner}/")}
@@ -77,9 +78,9 @@ def test_pull_after_a_corrupt_cache_object_repairs_it(git_repo, tmp_path):
 def test_fetch_replaces_a_corrupt_cache_object(git_repo, tmp_path):
     files, clone, victim, oid = clone_with_a_corrupt_object(git_repo, tmp_path)
     fetched = ok("fetch", cwd=clone)
-    assert fetched.startswith("1 fetched, 12 already in cache")
+    assert fetched.startswith("1 fetched, 15 already in cache")  # 12 files, 4 levels
     assert object_path(clone, oid).read_bytes() == files[victim]
-    assert ok("fetch", cwd=clone).startswith("0 fetched, 13 already in cache")
+    assert ok("fetch", cwd=clone).startswith("0 fetched, 16 already in cache")
 
 
 def test_a_partial_pull_checks_out_what_arrived_and_names_the_rest(git_repo, tmp_path):
@@ -113,8 +114,8 @@ def test_fetch_reads_only_objects_the_stat_cache_cannot_vouch_for(git_repo, tmp_
     before = path.stat()
     corrupt_object(path, b"X" * len(files[victim]))
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert ok("fetch", cwd=clone).startswith("0 fetched, 13 already in cache")
+    assert ok("fetch", cwd=clone).startswith("0 fetched, 16 already in cache")
     path.chmod(0o644)
     path.write_bytes(files[victim][::-1])  # a new mtime: read again, quarantined, fetched
-    assert ok("fetch", cwd=clone).startswith("1 fetched, 12 already in cache")
+    assert ok("fetch", cwd=clone).startswith("1 fetched, 15 already in cache")
     assert path.read_bytes() == files[victim]

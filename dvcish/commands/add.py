@@ -29,7 +29,7 @@ from dvcish.state import stat_key
 from dvcish.storage.cache import CacheWriter
 from dvcish.targets import check_inside_repo, enclosing_tracked_folder
 from dvcish.transfer import bounded_map
-from dvcish.tree import encode_tree, is_utf8, name_problem, printable
+from dvcish.tree import is_utf8, name_problem, printable, write_tree
 from dvcish.workspace import (
     FileStat,
     WorkspaceReader,
@@ -213,13 +213,9 @@ def _add_folder(adding: Adding, path: str, rel: str, skipped: Skipped) -> tuple[
         oids[name] = stored[name]
         repo.state.record_file(f"{rel}/{name}", stat_key(scan.files[name]), stored[name])
     tree = tree_from_files(scan.files, oids)
-    tree_oid = writer.add_bytes(encode_tree(tree))
+    tree_oid, size, nfiles = write_tree(tree.entries, writer.add_bytes)
     pointer = Pointer(
-        path=os.path.basename(path),
-        kind="dir",
-        oid=tree_oid,
-        size=tree.size,
-        nfiles=len(tree.entries),
+        path=os.path.basename(path), kind="dir", oid=tree_oid, size=size, nfiles=nfiles
     )
     return pointer, len(unknown)
 

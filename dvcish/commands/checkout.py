@@ -19,7 +19,7 @@ from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
 from dvcish.progress import Progress
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
-from dvcish.tree import Tree, TreeEntry, load_tree, members, printable
+from dvcish.tree import Tree, TreeEntry, entries_below, level_reader, members, printable
 from dvcish.workspace import (
     ABSENT,
     DIR,
@@ -127,7 +127,8 @@ def plan_target(
     if pointer.kind == "file":
         tree = Tree([TreeEntry("", pointer.oid, pointer.size, False)])
     elif repo.cache.exists(pointer.oid):
-        tree = load_tree(repo.cache, pointer.oid)
+        # a part of a folder reads only the levels on the way to it (the rest may be absent)
+        tree = Tree(entries_below(level_reader(repo.cache), pointer.oid, tracked.subpath))
     else:
         return Plan(tracked, None)
     plan = Plan(tracked, tree)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dvcish.errors import CorruptObjectError, DvcishError
+from dvcish.failures import ERROR, Failure, TransferSummary
 from dvcish.fsutil import display_path
 from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
 from dvcish.pointer import Pointer, Source, pointer_path_for
@@ -36,7 +37,6 @@ from dvcish.sources import (
 from dvcish.state import NullState
 from dvcish.storage.cache import QUARANTINE, Cache
 from dvcish.targets import Tracked
-from dvcish.transfer import ERROR, Failure, TransferSummary
 from dvcish.tree import TreeEntry
 
 

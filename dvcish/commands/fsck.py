@@ -23,8 +23,9 @@ from dvcish.storage.pack_index import PackEntry
 from dvcish.storage.packed import PackedStore
 from dvcish.storage.verified import HashingWriter
 from dvcish.targets import Tracked, all_tracked, find_pointer_files, load_tracked
-from dvcish.transfer import bounded_map, wanted_from_cache
+from dvcish.transfer import bounded_map
 from dvcish.tree import load_tree, printable
+from dvcish.wanted import wanted_from_cache
 from dvcish.workspace import FileProgress, is_link_to
 
 

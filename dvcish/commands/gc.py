@@ -35,7 +35,7 @@ from dvcish.storage.base import ObjectStore, oid_from_key
 from dvcish.storage.local import LocalStore
 from dvcish.storage.packed import PackedStore
 from dvcish.targets import Tracked
-from dvcish.tree import Tree, load_tree
+from dvcish.tree import LevelReader, Tree, level_reader, walk_levels
 
 DEFAULT_GRACE = 3600.0
 
@@ -106,30 +106,40 @@ def plan(
 def referenced_oids(
     repo: Repo, tracked_list: list[Tracked], store: ObjectStore | None = None
 ) -> set[str]:
-    """Every oid the pointers need: their own, and each tree's members."""
+    """Every oid the pointers need: their own, each level of their trees, and its files."""
     needed: set[str] = set()
-    trees: set[str] = set()
+    read = _level_reader(repo, store)
     for tracked in tracked_list:
         pointer = tracked.pointer
         needed.add(pointer.oid)
-        if pointer.kind == "dir" and pointer.oid not in trees:
-            trees.add(pointer.oid)
-            needed.update(entry.oid for entry in _read_tree(repo, tracked, store).entries)
+        if pointer.kind != "dir" or pointer.oid in needed - {pointer.oid}:
+            continue
+        try:
+            for _path, level_oid, level in walk_levels(read, pointer.oid):
+                needed.add(level_oid)
+                needed.update(entry.oid for entry in level.entries)
+        except (ObjectNotFoundError, CorruptObjectError):
+            _refuse_unreadable(repo, tracked)
     return needed
 
 
-def _read_tree(repo: Repo, tracked: Tracked, store: ObjectStore | None) -> Tree:
+def _level_reader(repo: Repo, store: ObjectStore | None) -> LevelReader:
+    """Levels from the cache, else (with --cloud) from the remote, verified."""
+    from_cache, from_store = level_reader(repo.cache), level_reader(store) if store else None
+
+    def read(oid: str) -> Tree:
+        if repo.cache.exists(oid) or from_store is None:
+            return from_cache(oid)
+        return from_store(oid)
+
+    return read
+
+
+def _refuse_unreadable(repo: Repo, tracked: Tracked) -> None:
     oid = tracked.pointer.oid
-    if repo.cache.exists(oid):
-        return load_tree(repo.cache, oid)
     where = tracked.pointer_file
     if os.path.isabs(where):
         where = repo.shown(repo.relpath(where))
-    if store is not None:
-        try:
-            return load_tree(store, oid)
-        except (ObjectNotFoundError, CorruptObjectError):
-            pass
     raise DvcishError(
         f"{where}: tree {oid} is not in the cache, so gc cannot tell which objects {tracked.rel} "
         "needs; run `dvcish fetch` with the same --rev/--all-* flags first (nothing was deleted)"

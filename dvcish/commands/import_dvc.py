@@ -35,7 +35,7 @@ from dvcish.pointer import Pointer, pointer_path_for, write_pointer
 from dvcish.repo import Repo
 from dvcish.state import stat_key
 from dvcish.targets import SKIP_DIRS, enclosing_tracked_folder, git_listed
-from dvcish.tree import TreeEntry, build_tree, encode_tree, name_problem
+from dvcish.tree import TreeEntry, build_tree, name_problem, write_tree
 
 WORKSPACE = "workspace"
 DVC_CACHE = "DVC cache"
@@ -264,8 +264,8 @@ def _store(repo: Repo, item: OutPlan, name: str) -> Pointer:
                 TreeEntry(rel, oids[rel], src.stat.st_size, _executable(src))
                 for rel, src in item.sources.items()
             )
-            tree_oid = writer.add_bytes(encode_tree(tree))
-            pointer = Pointer(name, "dir", tree_oid, tree.size, len(tree.entries))
+            tree_oid, size, nfiles = write_tree(tree.entries, writer.add_bytes)
+            pointer = Pointer(name, "dir", tree_oid, size, nfiles)
         else:
             pointer = Pointer(name, "file", oids[""], item.sources[""].stat.st_size)
         writer.commit()

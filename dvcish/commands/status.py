@@ -20,7 +20,7 @@ from dvcish.pointer import POINTER_SUFFIX, parse_pointer, pointer_path_for
 from dvcish.progress import Progress
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
-from dvcish.tree import Tree, load_tree, members
+from dvcish.tree import Tree, entries_below, level_reader, load_tree
 from dvcish.workspace import (
     ABSENT,
     DIR,
@@ -194,8 +194,7 @@ def _part_status(
     if not repo.cache.exists(tracked.pointer.oid):  # and the folder is not there either
         result.state = MISSING_WORKSPACE
         return
-    tree = load_tree(repo.cache, tracked.pointer.oid)
-    selected = members(tree, subpath)
+    selected = entries_below(level_reader(repo.cache), tracked.pointer.oid, subpath)
     path = os.path.join(tracked.target, subpath)
     st = reader.lstat(path)
     if st is None:

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dvcish import transfer
+from dvcish import transfer, wanted
 from dvcish.commands.checkout import CheckoutResult, checkout
 from dvcish.errors import DvcishError
+from dvcish.failures import TransferSummary
 from dvcish.history import Selection
 from dvcish.progress import Progress
 from dvcish.remotes import open_remote
 from dvcish.repo import Repo
 from dvcish.sources import store_jobs
 from dvcish.targets import Tracked, resolve
-from dvcish.transfer import CloudStatus, TransferSummary
+from dvcish.wanted import CloudStatus
 
 
 @dataclass
@@ -116,7 +117,7 @@ def cloud_status(repo: Repo, request: Request) -> tuple[CloudStatus, str]:
     store = open_remote(repo, request.remote)
     try:
         store.check_writable()  # a wrong bucket is one line; a folder not created yet is empty
-        return transfer.cloud_status(repo.cache, store, tracked), store.description
+        return wanted.cloud_status(repo.cache, store, tracked), store.description
     finally:
         store.close()
 
@@ -134,11 +135,11 @@ def _fetch(
             if request.selection is not None:
                 from dvcish import history
 
-                def get_tree(oid: str) -> None:
-                    repo.cache.receive(store, oid)
-                    repo.cache.flush()
+                def get_levels(oid: str, subpath: str) -> None:
+                    jobs = store_jobs(store, request.jobs)
+                    transfer.fetch_levels(repo.cache, store, oid, subpath, jobs, TransferSummary())
 
-                tracked = history.drop_absent_parts(repo, tracked, get_tree)
+                tracked = history.drop_absent_parts(repo, tracked, get_levels)
             jobs = store_jobs(store, request.jobs)
             state = repo.state if verify else None
             summary = transfer.fetch(repo.cache, store, tracked, jobs, progress, state)
