@@ -36,7 +36,7 @@ def create_temp(folder: str, mode: int, readable: bool = False) -> tuple[str, in
 def is_temp_name(name: str) -> bool:
     """True for the names ``temp_name`` makes (``.tmp-<pid>-<n>``): a file by that name is a
     dvcish temp file, complete or not, and never anyone's data."""
-    return _TEMP_NAME.fullmatch(name) is not None
+    return name[:5] == ".tmp-" and _TEMP_NAME.fullmatch(name) is not None
 
 
 def temp_files_in(folder: str) -> list[str]:

@@ -6,6 +6,11 @@ AND the file's mtime is older than the recording by a safety margin: a file modi
 same timestamp tick as the hashing ("racily clean", as git calls it) is hashed again.
 ``verified`` records cache objects whose bytes were checked against their oid, keyed by the
 object file's own stat, so a later change to the object is noticed. File modes prove nothing.
+
+``folders`` holds a *snapshot* of each workspace folder dvcish computed a tree level for: a
+digest of its listing and the level it made (see folder_walk.py). ``complete`` lists tree
+levels whose every object (below them too) was seen in the cache, valid while the cache's
+``mark`` (marks table) is unchanged (see presence.py).
 """
 
 from __future__ import annotations
@@ -27,7 +32,13 @@ CREATE TABLE IF NOT EXISTS files (
     oid TEXT, recorded_ns INTEGER) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS verified (
     oid TEXT PRIMARY KEY, inode INTEGER, mtime_ns INTEGER, size INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS folders (
+    path TEXT PRIMARY KEY, digest TEXT, oid TEXT, size INTEGER, nfiles INTEGER,
+    recorded_ns INTEGER) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS complete (oid TEXT PRIMARY KEY) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS marks (name TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 """
+COMMIT_EVERY = 50_000  # pending records written in one transaction (bounds memory)
 
 
 class StatKey(NamedTuple):
@@ -45,8 +56,22 @@ def trusted(record: tuple, st: os.stat_result) -> bool:
     inode, mtime_ns, size, _oid, recorded_ns = record
     if mtime_ns != st.st_mtime_ns or size != st.st_size or inode != st.st_ino:
         return False
+    return settled(mtime_ns, recorded_ns)
+
+
+def settled(mtime_ns: int, recorded_ns: int) -> bool:
+    """True when a change at ``mtime_ns`` cannot share its timestamp with a later change made
+    after ``recorded_ns`` (the file was not "racily clean" when it was recorded)."""
     margin = FINE_MARGIN_NS if mtime_ns % 1_000_000_000 else COARSE_MARGIN_NS
     return mtime_ns + margin <= recorded_ns
+
+
+class FolderRecord(NamedTuple):
+    digest: str
+    oid: str
+    size: int
+    nfiles: int
+    recorded_ns: int
 
 
 class StateDB:
@@ -60,6 +85,8 @@ class StateDB:
         self._conn.executescript(_SCHEMA)
         self._pending_files: list[tuple] = []
         self._pending_verified: dict[str, StatKey] = {}  # seen by is_verified before commit
+        self._pending_folders: list[tuple] = []
+        self._pending_complete: set[str] = set()
 
     def close(self) -> None:
         self.commit()
@@ -74,8 +101,55 @@ class StateDB:
         )
         return {row[0]: row[1:] for row in rows}  # (inode, mtime_ns, size, oid, recorded_ns)
 
+    def file_records(self, relpaths: list[str]) -> dict[str, tuple]:
+        """Records for exactly these paths (a few queries), keyed by path."""
+        found: dict[str, tuple] = {}
+        for start in range(0, len(relpaths), QUERY_CHUNK):
+            chunk = relpaths[start : start + QUERY_CHUNK]
+            rows = self._conn.execute(
+                "SELECT path, inode, mtime_ns, size, oid, recorded_ns FROM files WHERE path IN "
+                f"({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            found.update((row[0], row[1:]) for row in rows)
+        return found
+
     def record_file(self, relpath: str, key: StatKey, oid: str) -> None:
         self._pending_files.append((relpath, key.inode, key.mtime_ns, key.size, oid))
+        if len(self._pending_files) >= COMMIT_EVERY:
+            self.commit()
+
+    def folders_under(self, relpath: str) -> dict[str, FolderRecord]:
+        """Snapshots of folder ``relpath`` and every folder below it, keyed by path."""
+        rows = self._conn.execute(
+            "SELECT path, digest, oid, size, nfiles, recorded_ns FROM folders"
+            " WHERE path = ? OR (path >= ? AND path < ?)",
+            (relpath, relpath + "/", relpath + "0"),
+        )
+        return {row[0]: FolderRecord(*row[1:]) for row in rows}
+
+    def record_folder(self, relpath: str, digest: str, oid: str, size: int, nfiles: int) -> None:
+        self._pending_folders.append((relpath, digest, oid, size, nfiles))
+
+    def is_complete(self, oid: str) -> bool:
+        if oid in self._pending_complete:
+            return True
+        row = self._conn.execute("SELECT 1 FROM complete WHERE oid = ?", (oid,)).fetchone()
+        return row is not None
+
+    def record_complete(self, oids: Iterable[str]) -> None:
+        self._pending_complete.update(oids)
+
+    def forget_complete(self) -> None:
+        self._pending_complete.clear()
+        self._conn.execute("DELETE FROM complete")
+
+    def mark(self, name: str) -> str | None:
+        row = self._conn.execute("SELECT value FROM marks WHERE name = ?", (name,)).fetchone()
+        return row[0] if row is not None else None
+
+    def set_mark(self, name: str, value: str) -> None:
+        self._conn.execute("INSERT OR REPLACE INTO marks VALUES (?, ?)", (name, value))
 
     def move_files(self, old: str, new: str) -> None:
         """Records of ``old`` and everything below it now describe ``new`` (a rename keeps a
@@ -121,7 +195,12 @@ class StateDB:
 
     def commit(self) -> None:
         """Write every pending record in one transaction."""
-        if not self._pending_files and not self._pending_verified:
+        if not (
+            self._pending_files
+            or self._pending_verified
+            or self._pending_folders
+            or self._pending_complete
+        ):
             return
         now = time.time_ns()
         self._conn.execute("BEGIN")
@@ -134,12 +213,22 @@ class StateDB:
                 "INSERT OR REPLACE INTO verified VALUES (?, ?, ?, ?)",
                 [(oid, *key) for oid, key in self._pending_verified.items()],
             )
+            self._conn.executemany(
+                "INSERT OR REPLACE INTO folders VALUES (?, ?, ?, ?, ?, ?)",
+                [row + (now,) for row in self._pending_folders],
+            )
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO complete VALUES (?)",
+                [(oid,) for oid in self._pending_complete],
+            )
         except BaseException:
             self._conn.execute("ROLLBACK")
             raise
         self._conn.execute("COMMIT")
         self._pending_files.clear()
         self._pending_verified.clear()
+        self._pending_folders.clear()
+        self._pending_complete.clear()
 
 
 class NullState:

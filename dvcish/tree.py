@@ -119,6 +119,8 @@ def check_relpath(path: str, origin: str) -> None:
 
 def name_problem(name: str) -> str | None:
     """Why one path component (a file or folder name) cannot be tracked, or None."""
+    if name.isprintable() and "\\" not in name and name[:1] != ".":
+        return None  # the common case, decided without a regex (surrogates are unprintable)
     bad = _BAD_CHARS.search(name)
     if bad is not None:
         return "backslash in name" if bad.group() == "\\" else "control character in name"

@@ -76,6 +76,49 @@ class Scan:
 
 
 @dataclass
+class Listing:
+    """One folder's direct entries as a scan sorts them, by name (see ``Scan``)."""
+
+    rules: Rules | None  # the ignore rules in force inside this folder
+    files: dict[str, FileStat] = field(default_factory=dict)
+    folders: list[str] = field(default_factory=list)  # subfolders to read
+    symlinks: list[str] = field(default_factory=list)
+    special: list[str] = field(default_factory=list)
+    unsafe: list[str] = field(default_factory=list)
+    ignored_files: list[str] = field(default_factory=list)
+    ignored_dirs: list[str] = field(default_factory=list)
+    nested_git: list[str] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)
+
+    @property
+    def plain(self) -> bool:
+        """Nothing but trackable files and subfolders: nothing skipped, refused or left over."""
+        return not (
+            self.symlinks
+            or self.special
+            or self.unsafe
+            or self.ignored_files
+            or self.ignored_dirs
+            or self.nested_git
+            or self.leftovers
+        )
+
+    def add_to(self, scan: Scan, prefix: str) -> None:
+        """Add this folder's entries to ``scan`` under ``prefix`` ("" or "sub/dir/")."""
+        scan.files.update((prefix + name, st) for name, st in self.files.items())
+        for mine, theirs in (
+            (self.symlinks, scan.symlinks),
+            (self.special, scan.special),
+            (self.unsafe, scan.unsafe),
+            (self.ignored_files, scan.ignored_files),
+            (self.ignored_dirs, scan.ignored_dirs),
+            (self.nested_git, scan.nested_git),
+            (self.leftovers, scan.leftovers),
+        ):
+            theirs.extend(prefix + name for name in mine)
+
+
+@dataclass
 class Observed:
     """What the workspace holds at one tracked path."""
 
@@ -186,24 +229,50 @@ class WorkspaceReader:
         if unknown:
             progress.phase(f"hashing {len(unknown):,} files in {rel}")
             progress.totals(len(unknown), sum(files[name].st_size for name in unknown))
-        for name in unknown:
+        hashed = self.hash_files(rel, folder, files, unknown)
+        progress.items(len(hashed))
+        oids.update(hashed)
+        return oids
+
+    def oids_of(self, rel: str, folder: str, files: dict[str, FileStat]) -> dict[str, str]:
+        """The oid of each of one folder's files (repo-relative ``rel``): through the stat
+        cache, hashing the rest (files that vanish meanwhile are left out)."""
+        oids, unknown = self.known_oids(rel, files, exact=True)
+        oids.update(self.hash_files(rel, folder, files, unknown))
+        return oids
+
+    def hash_files(
+        self, rel: str, folder: str, files: dict[str, FileStat], names: list[str]
+    ) -> dict[str, str]:
+        """Hash these files of ``folder`` (repo-relative ``rel``) and teach the stat cache
+        their oids; files that vanish meanwhile are left out. Bytes read go to ``progress``."""
+        progress = self.progress or Progress()
+        oids: dict[str, str] = {}
+        for name in names:
             try:
                 oid, _ = hash_file(os.path.join(folder, name), progress.bytes)
             except FileNotFoundError:
                 continue
             oids[name] = oid
             self.state.record_file(f"{rel}/{name}", stat_key(files[name]), oid)
-            progress.items(1)
         return oids
 
     def known_oids(
-        self, rel: str, files: dict[str, FileStat] | dict[str, os.stat_result]
+        self,
+        rel: str,
+        files: dict[str, FileStat] | dict[str, os.stat_result],
+        exact: bool = False,
     ) -> tuple[dict[str, str], list[str]]:
-        """Split files into (oids the stat cache vouches for, names that need hashing)."""
-        records = self.state.files_under(rel)
+        """Split files into (oids the stat cache vouches for, names that need hashing). The
+        records are read for everything below ``rel`` (one query), or, when ``exact``, for
+        these files only (a few queries: for one folder of a large tree)."""
+        prefix = f"{rel}/"
+        if exact:
+            records = self.state.file_records([prefix + name for name in files])
+        else:
+            records = self.state.files_under(rel)
         known: dict[str, str] = {}
         unknown: list[str] = []
-        prefix = f"{rel}/"
         for name, st in files.items():
             record = records.get(prefix + name if name else rel)
             if record is not None and trusted(record, st):
@@ -217,63 +286,74 @@ class WorkspaceReader:
         symlinks (except into the cache, see the module docstring), leaving out what the
         ignore rules exclude (when the reader has them and ``rel`` is given)."""
         scan = Scan()
-        rules = self.ignore.rules_for(rel) if self.ignore is not None and rel else None
-        stack: list[tuple[str, str, Rules | None]] = [("", folder, rules)]
+        stack: list[tuple[str, str, Rules | None]] = [("", folder, self.rules_for(rel))]
         while stack:
             prefix, path, rules = stack.pop()
-            with os.scandir(path) as listing:
-                entries = list(listing)
-            if rules is not None and prefix and any(e.name == IGNORE_FILE for e in entries):
-                rules = rules.child(path, f"{rel}/{prefix[:-1]}")
-            for entry in entries:
-                name = prefix + entry.name
-                if (
-                    rules
-                    and rules.may_match(entry.name)
-                    and self._excluded(scan, rules, f"{rel}/{name}", name, entry)
-                ):
-                    continue
-                self._scan_entry(scan, stack, name, entry, rules)
+            folder_rel = f"{rel}/{prefix[:-1]}" if prefix else rel
+            listing = self.list_folder(path, folder_rel, rules, top=not prefix)
+            listing.add_to(scan, prefix)
+            stack.extend(
+                (f"{prefix}{name}/", f"{path}/{name}", listing.rules) for name in listing.folders
+            )
         return scan
 
+    def rules_for(self, rel: str | None) -> Rules | None:
+        """The ignore rules inside tracked folder ``rel`` (None: the reader has none)."""
+        return self.ignore.rules_for(rel) if self.ignore is not None and rel else None
+
+    def list_folder(
+        self, path: str, rel: str | None, rules: Rules | None, top: bool = False
+    ) -> Listing:
+        """One folder's direct entries, sorted the way every scan sorts them. ``rules`` are the
+        ignore rules in force in its parent, or, for the ``top`` folder of a scan, in itself
+        (``Ignore.rules_for`` read its ignore file already); a subfolder's is added here."""
+        with os.scandir(path) as entries_iter:
+            entries = list(entries_iter)
+        if rules is not None and not top and any(entry.name == IGNORE_FILE for entry in entries):
+            rules = rules.child(path, rel or "")
+        listing = Listing(rules=rules)
+        for entry in entries:
+            name = entry.name
+            if rules and rules.may_match(name) and self._excluded(listing, rules, rel, entry):
+                continue
+            self._list_entry(listing, name, entry)
+        return listing
+
     @staticmethod
-    def _excluded(scan: Scan, rules: Rules, repo_rel: str, name: str, entry: os.DirEntry) -> bool:
+    def _excluded(listing: Listing, rules: Rules, rel: str | None, entry: os.DirEntry) -> bool:
         is_dir = entry.is_dir(follow_symlinks=False)
-        if not rules.excludes(repo_rel, entry.name, is_dir):
+        if not rules.excludes(f"{rel}/{entry.name}", entry.name, is_dir):
             return False
-        (scan.ignored_dirs if is_dir else scan.ignored_files).append(name)
+        (listing.ignored_dirs if is_dir else listing.ignored_files).append(entry.name)
         return True
 
-    def _scan_entry(
-        self, scan: Scan, stack: list, rel: str, entry: os.DirEntry, rules: Rules | None
-    ) -> None:
-        if entry.name.lower() == ".git":
-            scan.nested_git.append(rel)  # another repository's metadata: never data
+    def _list_entry(self, listing: Listing, name: str, entry: os.DirEntry) -> None:
+        if name[:1] == "." and name.lower() == ".git":
+            listing.nested_git.append(name)  # another repository's metadata: never data
             return
-        is_dir = entry.is_dir(follow_symlinks=False)
-        if not is_dir and fsutil.is_temp_name(entry.name):
-            scan.leftovers.append(rel)  # a dvcish temp file: never data
-            return
-        if is_dir:
-            if name_problem(entry.name) is not None:
-                scan.unsafe.append(rel)
+        if entry.is_dir(follow_symlinks=False):
+            if name_problem(name) is not None:
+                listing.unsafe.append(name)
             else:
-                stack.append((rel + "/", entry.path, rules))
+                listing.folders.append(name)
+            return
+        if fsutil.is_temp_name(name):
+            listing.leftovers.append(name)  # a dvcish temp file: never data
             return
         st = entry.stat(follow_symlinks=False)
         if statmod.S_ISREG(st.st_mode):
-            if name_problem(entry.name) is not None:
-                scan.unsafe.append(rel)
+            if name_problem(name) is not None:
+                listing.unsafe.append(name)
             else:
-                scan.files[rel] = FileStat(st.st_ino, st.st_mtime_ns, st.st_size, st.st_mode)
+                listing.files[name] = FileStat(st.st_ino, st.st_mtime_ns, st.st_size, st.st_mode)
         elif statmod.S_ISLNK(st.st_mode):
             target = self._cache_link_target(entry.path)
             if target is not None:
-                scan.files[rel] = file_stat(target)
+                listing.files[name] = file_stat(target)
             else:
-                scan.symlinks.append(rel)
+                listing.symlinks.append(name)
         else:
-            scan.special.append(rel)
+            listing.special.append(name)
 
     def _cache_link_target(self, path: str) -> os.stat_result | None:
         target = os.readlink(path)

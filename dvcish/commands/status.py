@@ -16,14 +16,16 @@ import stat as statmod
 from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
+from dvcish.folder_walk import HashingMaker, walk_folders
+from dvcish.level_compare import all_changes, differing_folders
 from dvcish.pointer import POINTER_SUFFIX, parse_pointer, pointer_path_for
+from dvcish.presence import Presence
 from dvcish.progress import Progress
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
 from dvcish.tree import Tree, entries_below, level_reader, load_tree
 from dvcish.workspace import (
     ABSENT,
-    DIR,
     FILE,
     Changes,
     WorkspaceReader,
@@ -78,7 +80,9 @@ class TargetStatus:
 def status(repo: Repo, targets: list[str], progress: Progress | None = None) -> list[TargetStatus]:
     reader = reader_for(repo, progress)
     tracked_list = resolve(repo, targets, allow_inside=True)
-    results = [target_status(repo, tracked, reader) for tracked in tracked_list]
+    presence = Presence(repo.cache, repo.state)
+    results = [target_status(repo, tracked, reader, presence) for tracked in tracked_list]
+    presence.seal(wrote=False)
     repo.state.commit()
     add_move_hints(repo, list(zip(tracked_list, results, strict=True)))
     return results
@@ -130,7 +134,9 @@ def _new_result(repo: Repo, tracked: Tracked) -> TargetStatus:
     return TargetStatus(path, pointer_file, pointer.kind, pointer.oid, pointer.size, UP_TO_DATE)
 
 
-def target_status(repo: Repo, tracked: Tracked, reader: WorkspaceReader) -> TargetStatus:
+def target_status(
+    repo: Repo, tracked: Tracked, reader: WorkspaceReader, presence: Presence
+) -> TargetStatus:
     result = _new_result(repo, tracked)
     pointer = tracked.pointer
     if (
@@ -144,6 +150,11 @@ def target_status(repo: Repo, tracked: Tracked, reader: WorkspaceReader) -> Targ
     if tracked.subpath is not None:
         _part_status(repo, tracked, reader, result)
         return result
+    if pointer.kind == "dir":
+        st = reader.lstat(tracked.target)
+        if st is not None and statmod.S_ISDIR(st.st_mode):
+            _folder_status(repo, tracked, reader, result, presence)
+            return result
     seen = reader.observe(tracked.rel, tracked.target)
     if seen.kind == ABSENT:
         result.state = MISSING_WORKSPACE
@@ -163,27 +174,58 @@ def target_status(repo: Repo, tracked: Tracked, reader: WorkspaceReader) -> Targ
             result.state = MISSING_CACHE
             result.missing_objects = 1
         return result
-    if seen.kind != DIR:
-        result.state = MODIFIED
-        deleted = [e.path for e in load_tree(repo.cache, pointer.oid).entries]
-        result.changes.deleted = [tracked.shown_member(path) for path in deleted]
-        return result
+    result.state = MODIFIED  # a file (or a link) where the folder belongs
+    deleted = [e.path for e in load_tree(repo.cache, pointer.oid).entries]
+    result.changes.deleted = [tracked.shown_member(path) for path in deleted]
+    return result
+
+
+def _folder_status(
+    repo: Repo, tracked: Tracked, reader: WorkspaceReader, result: TargetStatus, presence: Presence
+) -> None:
+    """A tracked folder, folder by folder: only where a workspace folder's level differs from
+    the tree's are the two compared (level_compare.py)."""
+    oid = tracked.pointer.oid
+    walked = walk_folders(reader, HashingMaker(reader), tracked.rel, tracked.target)
+    repo.state.commit()  # what the walk hashed is known to the comparison below
+    skipped = walked.skipped
+    read = level_reader(repo.cache)
+    if walked.root.oid != oid or skipped.untrackable:
+        if skipped.ignored_files or skipped.ignored_dirs or read(oid).version == 1:
+            _status_from_scan(repo, tracked, reader, result)  # ignored paths a tree may track
+            return
+        diffs = differing_folders(reader, read, walked, tracked.rel, tracked.target, oid)
+        changes, expected = all_changes(diffs)
+        changes.added = sorted(changes.added + skipped.untrackable)
+        if changes:
+            _record_changes(repo, result, changes, tracked, "", expected)
+            return
+    missing = presence.missing_below(read, oid)
+    if missing:
+        result.state = MISSING_CACHE
+        result.missing_objects = missing
+
+
+def _status_from_scan(
+    repo: Repo, tracked: Tracked, reader: WorkspaceReader, result: TargetStatus
+) -> None:
+    """The whole folder at once: for a folder whose ignored paths the tree may track (as in
+    git, a tracked file stays tracked when a pattern matches it) and version 1 trees."""
+    pointer = tracked.pointer
+    seen = reader.observe(tracked.rel, tracked.target)
     assert seen.scan is not None
-    # Fast path: the workspace's own tree hashes to the pointer's oid, so nothing changed and
-    # the stored tree need not even be parsed.
+    tree = load_tree(repo.cache, pointer.oid)
+    reader.include_tracked(seen, tracked.rel, tracked.target, tree)
     if seen.scan.untrackable or seen.tree_oid() != pointer.oid:
-        tree = load_tree(repo.cache, pointer.oid)
-        reader.include_tracked(seen, tracked.rel, tracked.target, tree)
-        if seen.scan.untrackable or seen.tree_oid() != pointer.oid:
-            changes = compare(tree, seen.scan.files, seen.oids)
-            changes.added.extend(seen.scan.untrackable)
-            _record_changes(repo, result, changes, tracked, "", tree)
-            return result
+        changes = compare(tree, seen.scan.files, seen.oids)
+        changes.added.extend(seen.scan.untrackable)
+        expected = {entry.path: entry.oid for entry in tree.entries}
+        _record_changes(repo, result, changes, tracked, "", expected)
+        return
     absent = repo.cache.missing(set(seen.oids.values()))
     if absent:
         result.state = MISSING_CACHE
         result.missing_objects = len(absent)
-    return result
 
 
 def _part_status(
@@ -221,7 +263,8 @@ def _part_status(
         changes = compare(wanted, files, {"": oid} if oid else {})
         present = {oid} if oid else set()
     if changes:
-        _record_changes(repo, result, changes, tracked, subpath, wanted)
+        expected = {entry.path: entry.oid for entry in wanted.entries}
+        _record_changes(repo, result, changes, tracked, subpath, expected)
         return
     absent = repo.cache.missing(present)
     if absent:
@@ -230,10 +273,16 @@ def _part_status(
 
 
 def _record_changes(
-    repo: Repo, result: TargetStatus, changes: Changes, tracked: Tracked, base: str, tree: Tree
+    repo: Repo,
+    result: TargetStatus,
+    changes: Changes,
+    tracked: Tracked,
+    base: str,
+    expected: dict[str, str],
 ) -> None:
-    """MODIFIED, with the changed paths (relative to ``base`` inside the folder, as in ``tree``)
-    as printed; files changed through a link to their own cache object are DAMAGED instead."""
+    """MODIFIED, with the changed paths (relative to ``base`` inside the folder) as printed;
+    files changed through a link to their own cache object (``expected``: path -> the oid the
+    tree holds) are DAMAGED instead."""
 
     def inside(path: str) -> str:
         return "/".join(part for part in (base, path) if part)
@@ -241,11 +290,10 @@ def _record_changes(
     def shown(paths: list[str]) -> list[str]:
         return [tracked.shown_member(inside(path)) for path in paths]
 
-    expected = tree.by_path()
     damaged = [
         path
         for path in changes.modified
-        if _linked(repo, os.path.join(tracked.target, inside(path)), expected[path].oid)
+        if _linked(repo, os.path.join(tracked.target, inside(path)), expected[path])
     ]
     gone = set(damaged)
     modified = [path for path in changes.modified if path not in gone]

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import stat as statmod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -42,11 +42,27 @@ class ChangedWhileAddingError(DvcishError):
 class Cache(LocalStore):
     def __init__(self, root: str):
         super().__init__(root, description=f"cache {os.path.abspath(root)}")
+        self.removals = 0  # objects this process removed (quarantine, delete): see presence.py
 
     def create_layout(self) -> None:
         os.makedirs(self.root, exist_ok=True)
         for number in range(256):
             os.makedirs(os.path.join(self.root, f"{number:02x}"), exist_ok=True)
+
+    def delete(self, oids: Iterable[str]) -> None:
+        self.removals += 1
+        super().delete(oids)
+
+    def fanout_mark(self) -> str:
+        """A digest of the modification times of the 256 fan-out folders: it changes whenever
+        an object is added to or removed from the cache (see presence.py)."""
+        times = []
+        for number in range(256):
+            try:
+                times.append(os.stat(os.path.join(self.root, f"{number:02x}")).st_mtime_ns)
+            except OSError:
+                times.append(-1)
+        return hash_bytes(repr(times).encode())
 
     def writer(self, link_types: list[str] | None = None) -> CacheWriter:
         self.create_layout()  # the cache may be new (DVCISH_CACHE_DIR) or emptied by hand
@@ -110,6 +126,7 @@ class Cache(LocalStore):
         folder = os.path.join(self.root, QUARANTINE)
         os.makedirs(folder, exist_ok=True)
         destination = os.path.join(folder, oid)
+        self.removals += 1
         try:
             os.replace(self.path_of(oid), destination)
         except FileNotFoundError:
