@@ -17,6 +17,9 @@ from dvcish.storage.cache import Cache
 from dvcish.tree import LevelReader, Tree, walk_levels
 
 MARK = "cache"
+# Objects asked about at once: enough to make listing the fan-out folders pay, few enough
+# that the set stays small (~100 bytes an oid).
+BATCH = 200_000
 
 
 class Presence:
@@ -39,30 +42,38 @@ class Presence:
 
     def missing_below(self, read: LevelReader, oid: str) -> int:
         """How many objects of the tree ``oid`` (itself included) the cache lacks; a complete
-        tree is recorded as such. Reads one level at a time."""
+        tree is recorded as such. Reads one level at a time, skips levels known complete, and
+        asks the cache about objects in batches (one listing of a fan-out folder per batch)."""
         if self.holds(oid):
             return 0
         if not self.cache.exists(oid):
             return 1
         levels: list[str] = []
+        wanted: set[str] = set()
         missing = 0
-        for _path, level_oid, level in walk_levels(self._present_levels(read), oid):
+        for _path, level_oid, level in walk_levels(self._unknown_levels(read), oid):
             levels.append(level_oid)
-            wanted = {entry.oid for entry in level.entries}
-            wanted.update(folder.oid for folder in level.folders)
-            missing += len(self.cache.missing(wanted))
+            wanted.update(entry.oid for entry in level.entries)
+            wanted.update(f.oid for f in level.folders if not self.holds(f.oid))
+            if len(wanted) >= BATCH:
+                missing += len(self.cache.missing(wanted))
+                wanted.clear()
+        missing += len(self.cache.missing(wanted))
         if missing == 0:
             self.record(levels)
         return missing
 
-    def _present_levels(self, read: LevelReader) -> LevelReader:
-        """A reader that gives an empty level for a level the cache lacks (counted missing by
-        its parent), so the count goes on below the rest."""
+    def _unknown_levels(self, read: LevelReader) -> LevelReader:
+        """A reader that gives an empty level for a level known complete (nothing to check
+        below it) or one the cache lacks (counted missing by its parent), so the count goes on
+        below the rest."""
 
-        def read_present(oid: str) -> Tree:
-            return read(oid) if self.cache.exists(oid) else Tree([])
+        def read_unknown(oid: str) -> Tree:
+            if self.holds(oid) or not self.cache.exists(oid):
+                return Tree([])
+            return read(oid)
 
-        return read_present
+        return read_unknown
 
     def seal(self, wrote: bool) -> None:
         """Keep what this command learnt: take the cache's mark as it is now. A command that

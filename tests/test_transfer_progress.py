@@ -85,9 +85,8 @@ def test_without_a_terminal_each_step_ends_with_a_line_of_its_totals(git_repo, m
     files = make_dataset(git_repo / "data", 12, seed="ci-lines")
     data_bytes = sum(len(data) for data in files.values())
     added = helpers.run_cli(["add", "data"])
-    line = last_line(added.stderr, "Adding: hashing 12 files")
-    assert (line["done"], line["total"], line["percent"]) == ("12", "12", "100")
-    assert line["bytes_total"] == human_bytes(data_bytes) and line["bytes_percent"] == "100"
+    # a folder is added as it is walked: counts without totals
+    assert f"Adding: adding data: 12 files, {human_bytes(data_bytes)}, " in added.stderr
 
     helpers.cli_ok("remote", "add", "-d", "storage", str(git_repo.parent / "remote"))
     pushed = helpers.run_cli(["push"])

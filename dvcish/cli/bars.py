@@ -105,7 +105,7 @@ def describe(title: str, unit: str, step: Step, now: float) -> str:
     if not step.counted:
         return f"{head}… ({duration(step.elapsed(now))})"
     parts = [_fraction(step.items, step.items_total, count, f" {unit}s")]
-    if step.bytes_total:
+    if step.bytes_total or (step.items_total is None and step.nbytes):
         parts.append(_fraction(step.nbytes, step.bytes_total, human_bytes, ""))
     rate, in_bytes = step.rate(now)
     parts.append(f"{human_bytes(rate)}/s" if in_bytes else f"{rate:,.0f} {unit}s/s")

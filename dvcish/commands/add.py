@@ -11,38 +11,32 @@ import shlex
 import stat as statmod
 from dataclasses import dataclass, field
 
+from dvcish.commands.add_folder import add_folder
 from dvcish.errors import DvcishError
 from dvcish.fsutil import display_path
 from dvcish.git import files_in_git_index
 from dvcish.gitignore import ensure_ignored
 from dvcish.ignore import Ignore
 from dvcish.pointer import (
-    POINTER_SUFFIX,
     Pointer,
     is_pointer_name,
     pointer_path_for,
     write_pointer,
 )
-from dvcish.progress import Progress, Tally
+from dvcish.progress import Progress
 from dvcish.repo import Repo
 from dvcish.state import stat_key
 from dvcish.storage.cache import CacheWriter
 from dvcish.targets import check_inside_repo, enclosing_tracked_folder
-from dvcish.transfer import bounded_map
-from dvcish.tree import is_utf8, name_problem, printable, write_tree
+from dvcish.tree import is_utf8, name_problem, printable
 from dvcish.workspace import (
-    FileStat,
     WorkspaceReader,
     leftovers_beside,
     leftovers_inside,
     reader_for,
     remove_leftovers,
-    require_trackable,
-    tree_from_files,
 )
 
-ADD_THREADS = 2
-CHUNK = 256
 SHOW_AT_MOST = 3
 
 
@@ -148,7 +142,10 @@ def _add_one(repo: Repo, path: str, progress: Progress, folders_done: set[str]) 
     skipped = Skipped(leftovers=remove_leftovers(leftovers_beside(path, folders_done)))
     try:
         if os.path.isdir(path):
-            pointer, hashed = _add_folder(adding, path, rel, skipped)
+            pointer, hashed, left_out = add_folder(repo, adding.reader, writer, progress, path, rel)
+            skipped.ignored = len(left_out.ignored_files) + len(left_out.ignored_dirs)
+            skipped.nested_git = [f"{rel}/{name}" for name in sorted(left_out.nested_git)]
+            skipped.leftovers += remove_leftovers(leftovers_inside(path, left_out))
         else:
             pointer, hashed = _add_file(adding, path, rel)
         progress.phase("making the cache durable")
@@ -184,75 +181,6 @@ class Skipped:
     ignored: int = 0
     nested_git: list[str] = field(default_factory=list)
     leftovers: int = 0  # temp files of an interrupted run (never data): removed
-
-
-def _add_folder(adding: Adding, path: str, rel: str, skipped: Skipped) -> tuple[Pointer, int]:
-    repo, reader, writer, progress = adding.repo, adding.reader, adding.writer, adding.progress
-    progress.phase(f"scanning {rel}")
-    scan = reader.scan(path, rel)
-    require_trackable(scan, repo.shown(rel))
-    skipped.ignored = len(scan.ignored_files) + len(scan.ignored_dirs)
-    skipped.nested_git = [f"{rel}/{name}" for name in sorted(scan.nested_git)]
-    skipped.leftovers += remove_leftovers(leftovers_inside(path, scan))
-    # a bare ".dvcish" name never reaches scan.files (unsafe), so the suffix is the test
-    nested = sorted(name for name in scan.files if name.endswith(POINTER_SUFFIX))
-    if nested:
-        raise DvcishError(
-            f"{repo.shown(rel)}/{nested[0]}: a pointer file inside a folder being added; dvcish "
-            "does not nest tracked data"
-        )
-    oids, unknown = reader.known_oids(rel, scan.files)
-    absent = repo.cache.freshen(set(oids.values()))
-    unknown.extend(name for name, oid in oids.items() if oid in absent)
-    if unknown:
-        progress.phase(f"hashing {len(unknown):,} files")
-        progress.totals(len(unknown), sum(scan.files[name].st_size for name in unknown))
-    with repo.cache.room_for(sum(scan.files[name].st_size for name in unknown)):
-        stored = store_files(writer, path, unknown, scan.files, progress)
-    for name in unknown:
-        oids[name] = stored[name]
-        repo.state.record_file(f"{rel}/{name}", stat_key(scan.files[name]), stored[name])
-    tree = tree_from_files(scan.files, oids)
-    tree_oid, size, nfiles = write_tree(tree.entries, writer.add_bytes)
-    pointer = Pointer(
-        path=os.path.basename(path), kind="dir", oid=tree_oid, size=size, nfiles=nfiles
-    )
-    return pointer, len(unknown)
-
-
-def store_files(
-    writer: CacheWriter,
-    folder: str,
-    names: list[str],
-    files: dict[str, FileStat],
-    progress: Progress,
-) -> dict[str, str]:
-    """Store many files in the cache, overlapping their I/O in a few threads (syscalls and
-    hashing of large files release the GIL); chunks keep the per-task overhead small. The files
-    and bytes done reach ``progress`` on this thread while it waits, a large file included."""
-    chunks = [names[start : start + CHUNK] for start in range(0, len(names), CHUNK)]
-    done_files, done_bytes = Tally(), Tally()
-    writer.on_bytes = done_bytes.add
-
-    def store_chunk(chunk: list[str]) -> list[str]:
-        oids = []
-        for name in chunk:
-            oids.append(writer.add_file(f"{folder}/{name}", files[name]))
-            done_files.add(1)
-        return oids
-
-    def on_wait() -> None:
-        done_bytes.pass_to(progress.bytes)
-        done_files.pass_to(progress.items)
-
-    result: dict[str, str] = {}
-    try:
-        for chunk, oids in bounded_map(ADD_THREADS, store_chunk, chunks, on_wait):
-            result.update(zip(chunk, oids, strict=True))
-            on_wait()
-    finally:
-        writer.on_bytes = None
-    return result
 
 
 def _add_file(adding: Adding, path: str, rel: str) -> tuple[Pointer, int]:

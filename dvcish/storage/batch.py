@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 
 from dvcish import fsutil
 
@@ -37,6 +38,8 @@ class DurableBatch:
         self.limit = limit
         self._staged: dict[str, str] = {}  # final path -> temp path
         self._lock = threading.Lock()
+        # told the final paths of each commit's renames (an add that may have to undo them)
+        self.on_renamed: Callable[[list[str]], None] | None = None
 
     def __len__(self) -> int:
         return len(self._staged)
@@ -67,13 +70,18 @@ class DurableBatch:
                 fsutil.fsync_path(tmp)
         else:
             fsutil.sync_filesystem(self.root)
+        renamed: list[str] = []
         try:
             for final, tmp in staged.items():
                 os.replace(tmp, final)
+                renamed.append(final)
         except BaseException:
             for tmp in staged.values():
                 fsutil.remove_quietly(tmp)
             raise
+        finally:
+            if self.on_renamed is not None and renamed:
+                self.on_renamed(renamed)
         if few:
             for folder in {os.path.dirname(final) for final in staged}:
                 fsutil.fsync_dir(folder)

@@ -61,14 +61,17 @@ class LocalStore(ObjectStore):
         wanted = set(oids)
         if len(wanted) <= LIST_THRESHOLD:
             return {oid for oid in wanted if not self.exists(oid)}
-        present: set[str] = set()
-        for prefix in {oid[:2] for oid in wanted}:
+        by_prefix: dict[str, list[str]] = {}
+        for oid in wanted:
+            by_prefix.setdefault(oid[:2], []).append(oid)
+        absent: set[str] = set()
+        for prefix, group in by_prefix.items():
             try:
-                names = os.listdir(os.path.join(self.root, prefix))
+                names = set(os.listdir(os.path.join(self.root, prefix)))
             except (FileNotFoundError, NotADirectoryError):
-                continue
-            present.update(prefix + name for name in names)
-        return wanted - present
+                names = set()
+            absent.update(oid for oid in group if oid[2:] not in names)
+        return absent
 
     def get(self, oid: str, dest: BinaryIO) -> int:
         try:
