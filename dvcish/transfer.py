@@ -36,9 +36,11 @@ from dvcish.storage.base import ObjectStore, ReadGroup
 from dvcish.storage.cache import Cache, StatCache
 from dvcish.targets import Tracked
 from dvcish.tree import MAX_DEPTH, TreeEntry, entries_below, level_reader, load_level
-from dvcish.wanted import wanted_from_cache
+from dvcish.wanted import Wanted, wanted_batches
 
 WAIT_TICK = 0.2  # seconds between progress reports while a transfer is in flight
+# Files a push plans, sends and forgets at a time (about 1 KB of memory each).
+PUSH_BATCH = 50_000
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -61,8 +63,10 @@ def push(
     except OSError as exc:
         if not fsutil.is_out_of_space(exc):
             raise
-        wanted = wanted_from_cache(cache, tracked_list).all_oids()
-        needed = sum(_sizes(cache, store.missing(wanted - cache.missing(wanted))).values())
+        needed = 0
+        for batch in wanted_batches(cache, tracked_list, PUSH_BATCH):
+            wanted = batch.all_oids()
+            needed += sum(_sizes(cache, store.missing(wanted - cache.missing(wanted))).values())
         hint = "push to a remote with room"
         raise DvcishError(fsutil.no_space_message(store.description, needed, hint)) from None
 
@@ -70,8 +74,26 @@ def push(
 def _push(
     cache: Cache, store: ObjectStore, tracked_list: list[Tracked], jobs: int, progress: Progress
 ) -> TransferSummary:
-    wanted = wanted_from_cache(cache, tracked_list)
-    summary = TransferSummary(failed=wanted.problems())
+    """Push batch after batch of whole levels (``wanted_batches``): memory holds one batch,
+    whatever the number of files. What failed stays known across batches, so no level is sent
+    whose member failed in an earlier batch."""
+    summary = TransferSummary()
+    unsafe: set[str] = set()  # objects not on the remote after their batch: their trees wait
+    for wanted in wanted_batches(cache, tracked_list, PUSH_BATCH):
+        summary.failed.extend(wanted.problems())
+        _push_batch(cache, store, wanted, jobs, progress, summary, unsafe)
+    return summary
+
+
+def _push_batch(
+    cache: Cache,
+    store: ObjectStore,
+    wanted: Wanted,
+    jobs: int,
+    progress: Progress,
+    summary: TransferSummary,
+    unsafe: set[str],
+) -> None:
     candidates = wanted.all_oids()
     not_cached = cache.missing(candidates)
     for oid in sorted(not_cached):
@@ -81,7 +103,7 @@ def _push(
     available = candidates - not_cached
     progress.phase("asking the remote what it holds")
     on_remote_missing = store.missing(available)
-    summary.present = len(available - on_remote_missing)
+    summary.present += len(available - on_remote_missing)
     # in dataset path order, so a pack holds neighbours together (partial pulls read less)
     file_oids = sorted((oid for oid in on_remote_missing if oid in wanted.files), key=wanted.label)
     tree_oids = [oid for oid in wanted.tree_order if oid in on_remote_missing]
@@ -98,7 +120,7 @@ def _push(
     alone = [oid for oid in file_oids if not store.batches(sizes.get(oid, 0))]
     broken = _run_pool(1, batched, upload, summary, progress, wanted.label, tally)  # in order
     broken |= _run_pool(jobs, alone, upload, summary, progress, wanted.label, tally)
-    unsafe = not_cached | broken
+    unsafe |= not_cached | broken
     ready = []
     for tree_oid in tree_oids:  # children first: a level whose sublevel is skipped is skipped
         if wanted.trees.get(tree_oid, set()) & unsafe:
@@ -118,7 +140,6 @@ def _push(
         _run_pool(1, loose_trees, upload, summary, progress, wanted.label, tally)
     if on_remote_missing:
         store.flush()
-    return summary
 
 
 def _sizes(cache: Cache, oids: set[str]) -> dict[str, int]:

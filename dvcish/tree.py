@@ -350,6 +350,23 @@ def walk_levels(
         yield from walk_levels(read, folder.oid, f"{prefix}{folder.name}/", depth + 1)
 
 
+def walk_levels_children_first(read: LevelReader, oid: str) -> Iterator[tuple[str, str, Tree]]:
+    """As ``walk_levels``, but every level after all the levels below it; only the levels on
+    the way down from ``oid`` are held at once."""
+    stack: list[tuple[str, str, Tree, int]] = [("", oid, read(oid), 0)]
+    while stack:
+        path, level_oid, level, done = stack[-1]
+        if done < len(level.folders):
+            if len(stack) > MAX_DEPTH:
+                raise DvcishError(f"tree {oid}: folders nested deeper than {MAX_DEPTH} levels")
+            stack[-1] = (path, level_oid, level, done + 1)
+            folder = level.folders[done]
+            stack.append((f"{path}{folder.name}/", folder.oid, read(folder.oid), 0))
+            continue
+        stack.pop()
+        yield path, level_oid, level
+
+
 def walk(read: LevelReader, oid: str, prefix: str = "") -> Iterator[TreeEntry]:
     """Every file below the tree ``oid``, its path inside the tracked folder after ``prefix``."""
     for path, _oid, level in walk_levels(read, oid, prefix):

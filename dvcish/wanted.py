@@ -3,7 +3,7 @@ their trees, read from the cache (for push, fsck --remote, status --cloud)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from dvcish.errors import DvcishError
@@ -11,7 +11,7 @@ from dvcish.failures import NOT_FOUND, Failure
 from dvcish.storage.base import ObjectStore
 from dvcish.storage.cache import Cache
 from dvcish.targets import Tracked
-from dvcish.tree import entries_below, level_reader, tree_oids, walk_levels
+from dvcish.tree import entries_below, level_reader, tree_oids, walk_levels_children_first
 
 
 @dataclass
@@ -44,27 +44,46 @@ class Wanted:
 
 def wanted_from_cache(cache: Cache, tracked_list: Iterable[Tracked]) -> Wanted:
     """What pushing these pointers needs, read from the tree levels in the local cache."""
-    wanted = Wanted()
+    return next(wanted_batches(cache, tracked_list, None), Wanted())
+
+
+def wanted_batches(
+    cache: Cache, tracked_list: Iterable[Tracked], limit: int | None
+) -> Iterator[Wanted]:
+    """What pushing these pointers needs, in batches of whole tree levels holding about
+    ``limit`` files each (None: one batch), children before parents within and across batches,
+    so that a push can send and forget one batch at a time. A pointer whose tree is missing (or
+    corrupt: quarantined) in the cache is *unknown*; none of the levels above the missing one
+    are in any batch."""
     read = level_reader(cache)
+    batch = Wanted()
+    levels_seen: set[str] = set()  # a level shared by two pointers is wanted once
     for tracked in tracked_list:
         pointer = tracked.pointer
         if pointer.kind == "file":
-            wanted.files.setdefault(pointer.oid, tracked.shown)
+            batch.files.setdefault(pointer.oid, tracked.shown)
             continue
         try:
-            selected = entries_below(read, pointer.oid, tracked.subpath)
-            levels = [] if tracked.subpath is not None else list(walk_levels(read, pointer.oid))
+            if tracked.subpath is not None:
+                for entry in entries_below(read, pointer.oid, tracked.subpath):
+                    batch.files.setdefault(entry.oid, tracked.shown_member(entry.path))
+                continue
+            for path, oid, level in walk_levels_children_first(read, pointer.oid):
+                if oid in levels_seen:
+                    continue
+                levels_seen.add(oid)
+                for entry in level.entries:
+                    batch.files.setdefault(entry.oid, tracked.shown_member(path + entry.path))
+                batch.tree_order.append(oid)
+                members = {entry.oid for entry in level.entries}
+                batch.trees[oid] = members | {folder.oid for folder in level.folders}
+                if limit is not None and len(batch.files) >= limit:
+                    yield batch
+                    batch = Wanted()
         except DvcishError:  # a level missing (or corrupt: quarantined) in the cache
-            wanted.unknown_trees.setdefault(pointer.oid, tracked.shown)
-            continue
-        for entry in selected:
-            wanted.files.setdefault(entry.oid, tracked.shown_member(entry.path))
-        for _path, oid, level in reversed(levels):  # children before their parents
-            if oid not in wanted.trees:
-                wanted.tree_order.append(oid)
-            members = {entry.oid for entry in level.entries}
-            wanted.trees[oid] = members | {folder.oid for folder in level.folders}
-    return wanted
+            batch.unknown_trees.setdefault(pointer.oid, tracked.shown)
+    if batch.files or batch.trees or batch.unknown_trees:
+        yield batch
 
 
 @dataclass

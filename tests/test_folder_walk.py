@@ -8,6 +8,7 @@ import os
 import pytest
 import xxhash
 
+from dvcish import transfer
 from dvcish.commands.add import add
 from dvcish.commands.status import status
 from dvcish.errors import DvcishError
@@ -15,6 +16,7 @@ from dvcish.folder_walk import HashingMaker, walk_folders
 from dvcish.level_compare import all_changes, differing_folders
 from dvcish.pointer import load_pointer
 from dvcish.presence import Presence
+from dvcish.remotes import open_remote
 from dvcish.repo import Repo, open_repo
 from dvcish.tree import level_reader
 from dvcish.workspace import reader_for
@@ -160,3 +162,42 @@ def test_status_is_up_to_date_when_a_walk_reuses_everything(git_repo):
     for _ in range(2):
         [result] = status(repo, ["data"])
         assert result.state == "up to date", result
+
+
+# ----------------------------------------------------------------------------- push in batches
+
+
+def test_push_in_batches_sends_everything_and_a_clone_gets_it_all(git_repo, tmp_path, monkeypatch):
+    monkeypatch.setattr(transfer, "PUSH_BATCH", 6)  # about one folder a batch
+    make_folders(git_repo)
+    helpers.cli_ok("add", "data")
+    helpers.cli_ok("remote", "add", "-d", "store", str(tmp_path / "remote"))
+    pushed = helpers.cli_ok("push")
+    assert pushed.startswith(f"{FOLDERS * 5 + 1 + FOLDERS + 1} pushed")  # files and levels
+    helpers.git(git_repo, "add", "-A")
+    helpers.git(git_repo, "commit", "-qm", "data")
+    clone = tmp_path / "clone"
+    helpers.git(tmp_path, "clone", "-q", str(git_repo), str(clone))
+    helpers.cli_ok("pull", cwd=clone)
+    assert helpers.read_tree(clone / "data") == helpers.read_tree(git_repo / "data")
+
+
+def test_push_in_batches_holds_back_every_level_above_a_missing_member(
+    git_repo, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(transfer, "PUSH_BATCH", 6)
+    make_folders(git_repo)
+    helpers.cli_ok("add", "data")
+    lost = xxhash.xxh3_128_hexdigest(make_bytes((1, 2), 102))  # in d1: an early batch
+    os.unlink(object_path(git_repo, lost))
+    helpers.cli_ok("remote", "add", "-d", "store", str(tmp_path / "remote"))
+    result = run_cli(["push"])
+    assert result.exit_code == 1
+    repo = open_repo(str(git_repo))
+    read = level_reader(repo.cache)
+    root = load_pointer(str(git_repo / "data.dvcish")).oid
+    d1 = next(folder.oid for folder in read(root).folders if folder.name == "d1")
+    d2 = next(folder.oid for folder in read(root).folders if folder.name == "d2")
+    held = open_remote(repo, None)  # packs included
+    assert held.missing({root, d1, lost}) == {root, d1, lost}  # d1 and the top wait
+    assert not held.missing({d2})  # a level of a later batch went up
