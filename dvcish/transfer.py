@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TypeVar
 
@@ -35,12 +35,14 @@ from dvcish.progress import Progress, Tally
 from dvcish.storage.base import ObjectStore, ReadGroup
 from dvcish.storage.cache import Cache, StatCache
 from dvcish.targets import Tracked
-from dvcish.tree import MAX_DEPTH, TreeEntry, entries_below, level_reader, load_level
+from dvcish.tree import MAX_DEPTH, TreeEntry, entries_below, level_reader, load_level, walk
 from dvcish.wanted import Wanted, wanted_batches
 
 WAIT_TICK = 0.2  # seconds between progress reports while a transfer is in flight
 # Files a push plans, sends and forgets at a time (about 1 KB of memory each).
 PUSH_BATCH = 50_000
+# Files a fetch downloads and forgets at a time.
+FETCH_BATCH = 50_000
 T = TypeVar("T")
 U = TypeVar("U")
 
@@ -171,24 +173,61 @@ def fetch(
     summary = TransferSummary()
     progress.phase("reading the folder lists")
     store.check_readable()
-    needed: dict[str, str] = {}  # oid -> a path that needs it
+    ready = [
+        tracked
+        for tracked in tracked_list
+        if tracked.pointer.kind == "file"
+        or _levels_for_fetch(cache, store, tracked, jobs, summary, progress)
+    ]
+    for needed, sizes in _files_in_batches(cache, ready, summary, FETCH_BATCH):
+        _fetch_files(cache, store, needed, sizes, jobs, progress, state, summary)
+    return summary
+
+
+def _files_in_batches(
+    cache: Cache, ready: list[Tracked], summary: TransferSummary, limit: int
+) -> Iterator[tuple[dict[str, str], dict[str, int]]]:
+    """The file objects the pointers select (their levels are in the cache), about ``limit``
+    at a time: (oid -> a path that needs it, oid -> size)."""
+    read = level_reader(cache)
+    needed: dict[str, str] = {}
     sizes: dict[str, int] = {}
-    for tracked in tracked_list:
+    for tracked in ready:
         pointer = tracked.pointer
         if pointer.kind == "file":
-            needed.setdefault(pointer.oid, tracked.shown)
-            sizes[pointer.oid] = pointer.size
-            continue
-        selected = _levels_for_fetch(cache, store, tracked, jobs, summary, progress)
-        if selected is None:
-            continue
-        if tracked.subpath is not None and not selected:
-            path = tracked.shown_member(tracked.subpath)
-            message = f"{path}: not in this version's data"
-            summary.failed.append(Failure(pointer.oid, path, NOT_IN_SELECTION, message))
-        for entry in selected:
-            needed.setdefault(entry.oid, tracked.shown_member(entry.path))
+            entries: Iterable[TreeEntry] = [
+                TreeEntry(tracked.shown, pointer.oid, pointer.size, False)
+            ]
+        elif tracked.subpath is not None:
+            entries = entries_below(read, pointer.oid, tracked.subpath)
+            if not entries:
+                path = tracked.shown_member(tracked.subpath)
+                message = f"{path}: not in this version's data"
+                summary.failed.append(Failure(pointer.oid, path, NOT_IN_SELECTION, message))
+        else:
+            entries = walk(read, pointer.oid)
+        for entry in entries:
+            label = tracked.shown if pointer.kind == "file" else tracked.shown_member(entry.path)
+            needed.setdefault(entry.oid, label)
             sizes[entry.oid] = entry.size
+            if len(needed) >= limit:
+                yield needed, sizes
+                needed, sizes = {}, {}
+    if needed:
+        yield needed, sizes
+
+
+def _fetch_files(
+    cache: Cache,
+    store: ObjectStore,
+    needed: dict[str, str],
+    sizes: dict[str, int],
+    jobs: int,
+    progress: Progress,
+    state: StatCache | None,
+    summary: TransferSummary,
+) -> None:
+    """Download one batch of file objects into the cache (those it lacks), verified."""
     if state is None:
         progress.phase("checking the cache")
         absent = cache.freshen(set(needed))
@@ -214,7 +253,6 @@ def fetch(
         cache.flush()  # what arrived is kept, even when the command fails
     if state is not None:
         cache.record_received(absent, state)  # those that arrived: verified on the way in
-    return summary
 
 
 def _levels_for_fetch(
@@ -224,18 +262,18 @@ def _levels_for_fetch(
     jobs: int,
     summary: TransferSummary,
     progress: Progress,
-) -> list[TreeEntry] | None:
-    """The files ``tracked`` selects, after bringing into the cache every tree level they need
-    (those on the way to its subpath and all below it); None when a level could not be had."""
+) -> bool:
+    """Bring into the cache every tree level the files ``tracked`` selects need (those on the
+    way to its subpath and all below it); False (a failure recorded) when one could not be had."""
     oid = tracked.pointer.oid
     try:
         fetch_levels(cache, store, oid, tracked.subpath, jobs, summary)  # bars: files only
-        return entries_below(level_reader(cache), oid, tracked.subpath)
+        return True
     except DvcishError as exc:
         failure = failure_of(exc, oid, tracked.shown)
         message = f"{tracked.shown}: tree {oid}: {exc}"
         summary.failed.append(Failure(oid, tracked.shown, failure.kind, message))
-        return None
+        return False
 
 
 def fetch_levels(

@@ -4,6 +4,7 @@ cache's complete levels, and ``add`` undoing what it stored when a later folder 
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 import xxhash
@@ -201,3 +202,28 @@ def test_push_in_batches_holds_back_every_level_above_a_missing_member(
     held = open_remote(repo, None)  # packs included
     assert held.missing({root, d1, lost}) == {root, d1, lost}  # d1 and the top wait
     assert not held.missing({d2})  # a level of a later batch went up
+
+
+def test_pull_in_batches_into_an_empty_workspace(git_repo, tmp_path, monkeypatch):
+    monkeypatch.setattr(transfer, "FETCH_BATCH", 4)
+    make_folders(git_repo)
+    helpers.cli_ok("add", "data")
+    helpers.cli_ok("remote", "add", "-d", "store", str(tmp_path / "remote"))
+    helpers.cli_ok("push")
+    helpers.git(git_repo, "add", "-A")
+    helpers.git(git_repo, "commit", "-qm", "data")
+    clone = tmp_path / "clone"
+    helpers.git(tmp_path, "clone", "-q", str(git_repo), str(clone))
+    helpers.cli_ok("pull", cwd=clone)
+    assert helpers.read_tree(clone / "data") == helpers.read_tree(git_repo / "data")
+
+
+def test_checkout_of_an_absent_folder_with_a_level_missing_writes_nothing(git_repo):
+    repo = added_repo(git_repo)
+    root = load_pointer(str(git_repo / "data.dvcish")).oid
+    d4 = next(f.oid for f in level_reader(repo.cache)(root).folders if f.name == "d4")
+    os.unlink(object_path(git_repo, d4))
+    shutil.rmtree(git_repo / "data")
+    result = run_cli(["checkout"])
+    assert result.exit_code == 1
+    assert "data" in result.stderr and not (git_repo / "data").exists()

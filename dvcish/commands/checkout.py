@@ -11,15 +11,25 @@ from __future__ import annotations
 
 import os
 import stat as statmod
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dvcish import fsutil
-from dvcish.errors import DvcishError
+from dvcish.errors import DvcishError, ObjectNotFoundError
 from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
 from dvcish.progress import Progress
 from dvcish.repo import Repo
 from dvcish.targets import Tracked, resolve
-from dvcish.tree import Tree, TreeEntry, entries_below, level_reader, members, printable
+from dvcish.tree import (
+    Tree,
+    TreeEntry,
+    entries_below,
+    level_reader,
+    members,
+    printable,
+    tree_oids,
+    walk,
+)
 from dvcish.workspace import (
     ABSENT,
     DIR,
@@ -46,6 +56,22 @@ class Plan:
     at_risk: dict[str, str] = field(default_factory=dict)  # relpath -> oid that would be lost
     unchanged: int = 0
     leftovers: list[str] = field(default_factory=list)  # temp files of an interrupted run
+    # the target is absent: every file of the tree is written, read level by level as the
+    # writes go (nothing else to compare, so nothing of the tree is held in memory)
+    write_all: bool = False
+
+    def count_writes(self) -> tuple[int, int]:
+        """How many files the plan writes, and their bytes."""
+        if self.write_all:
+            return self.tracked.pointer.nfiles or 0, self.tracked.pointer.size
+        return len(self.writes), sum(entry.size for entry in self.writes)
+
+    def entries_to_write(self, repo: Repo) -> Iterable[TreeEntry]:
+        return (
+            walk(level_reader(repo.cache), self.tracked.pointer.oid)
+            if self.write_all
+            else self.writes
+        )
 
 
 @dataclass
@@ -88,10 +114,10 @@ def checkout(
     plans = [plan_target(repo, reader, tracked, folders_done) for tracked in tracked_items]
     if not force:
         refuse_losses(repo, plans)
-    writes = [entry for plan in plans for entry in plan.writes]
-    if writes:
+    counts = [plan.count_writes() for plan in plans]
+    if any(files for files, _size in counts):
         progress.phase("writing files")
-        progress.totals(len(writes), sum(entry.size for entry in writes))
+        progress.totals(sum(files for files, _ in counts), sum(size for _, size in counts))
     materializer = Materializer(repo.cache, repo.state, repo.config.link_types(), current_umask())
     delivered = _Delivered(progress)
     materializer.on_bytes = delivered.moved
@@ -126,6 +152,8 @@ def plan_target(
     pointer = tracked.pointer
     if pointer.kind == "file":
         tree = Tree([TreeEntry("", pointer.oid, pointer.size, False)])
+    elif tracked.subpath is None and reader.lstat(tracked.target) is None:
+        return _plan_absent_folder(repo, tracked, folders_done)
     elif repo.cache.exists(pointer.oid):
         # a part of a folder reads only the levels on the way to it (the rest may be absent)
         tree = Tree(entries_below(level_reader(repo.cache), pointer.oid, tracked.subpath))
@@ -155,6 +183,18 @@ def plan_target(
         plan.deletes.append("")
         plan.writes = list(tree.entries)
         plan.at_risk.update(contents_at_risk(tracked.rel, seen))
+    return plan
+
+
+def _plan_absent_folder(repo: Repo, tracked: Tracked, folders_done: set[str]) -> Plan:
+    """An absent tracked folder: all of its tree is written. Every level must be in the cache
+    (checked here, before any change: the writes read them again)."""
+    try:
+        tree_oids(level_reader(repo.cache), tracked.pointer.oid)
+    except ObjectNotFoundError:
+        return Plan(tracked, None)  # a level is missing: reported as the tree missing
+    plan = Plan(tracked, Tree([]), write_all=True)
+    plan.leftovers = leftovers_beside(tracked.target, folders_done)
     return plan
 
 
@@ -259,7 +299,8 @@ def apply_plan(
     if is_dir and not os.path.isdir(tracked.target):
         os.mkdir(tracked.target)
     ready = {tracked.target}
-    for index, entry in enumerate(plan.writes):
+    _files, left = plan.count_writes()  # bytes still to write, for a full disk's message
+    for entry in plan.entries_to_write(repo):
         dest = os.path.join(tracked.target, entry.path) if is_dir else tracked.target
         state_rel = f"{tracked.rel}/{entry.path}" if is_dir else tracked.rel
         _ensure_parent(tracked.target, entry.path, ready)
@@ -268,7 +309,7 @@ def apply_plan(
         except OSError as exc:
             if not fsutil.is_out_of_space(exc):
                 raise
-            needed = sum(entry.size for entry in plan.writes[index:])
+            needed = left
             where = fsutil.display_path(tracked.target)
             raise DvcishError(fsutil.no_space_message(where, needed, LINK_HINT)) from None
         if outcome == MISSING:
@@ -277,6 +318,7 @@ def apply_plan(
             result.corrupt.append(tracked.shown_member(entry.path if is_dir else ""))
         else:
             result.written += 1
+        left -= entry.size
         delivered.finished(entry)
     for entry in plan.chmods:
         path = os.path.join(tracked.target, entry.path)
