@@ -17,6 +17,7 @@ vouch for (``HashingMaker``); ``add`` also stores files and levels in the cache.
 from __future__ import annotations
 
 import stat as statmod
+from array import array
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -173,7 +174,10 @@ def listing_digest(listing: Listing, levels: dict[str, Level]) -> str:
     hasher = xxhash.xxh3_128()
     if listing.rules:
         hasher.update(repr([(p.source, p.line, p.text) for p in listing.rules.patterns]).encode())
-    hasher.update(repr(sorted((name, *st) for name, st in listing.files.items())).encode())
+    names = sorted(listing.files)
+    hasher.update("\0".join(names).encode("utf-8", "surrogateescape"))
+    files = listing.files
+    hasher.update(array("q", [field for name in names for field in files[name]]).tobytes())
     hasher.update(repr(sorted((name, level.oid) for name, level in levels.items())).encode())
     return hasher.hexdigest()
 
