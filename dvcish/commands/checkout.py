@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from dvcish import fsutil
 from dvcish.errors import DvcishError, ObjectNotFoundError
+from dvcish.folder_walk import HashingMaker, walk_folders
+from dvcish.level_compare import FolderDiff, differing_folders, entries_with_paths, executable
 from dvcish.materialize import CORRUPT, MISSING, Materializer, current_umask
 from dvcish.progress import Progress
 from dvcish.repo import Repo
@@ -154,11 +156,16 @@ def plan_target(
         tree = Tree([TreeEntry("", pointer.oid, pointer.size, False)])
     elif tracked.subpath is None and reader.lstat(tracked.target) is None:
         return _plan_absent_folder(repo, tracked, folders_done)
-    elif repo.cache.exists(pointer.oid):
+    elif not repo.cache.exists(pointer.oid):
+        return Plan(tracked, None)
+    elif tracked.subpath is None and _folder_in_workspace(reader, tracked):
+        plan = Plan(tracked, Tree([]))
+        if _plan_by_folder(repo, reader, plan, folders_done):
+            return plan
+        tree = Tree(entries_below(level_reader(repo.cache), pointer.oid, None))
+    else:
         # a part of a folder reads only the levels on the way to it (the rest may be absent)
         tree = Tree(entries_below(level_reader(repo.cache), pointer.oid, tracked.subpath))
-    else:
-        return Plan(tracked, None)
     plan = Plan(tracked, tree)
     if tracked.subpath is not None:
         plan.leftovers = leftovers_beside(tracked.target, folders_done)
@@ -184,6 +191,63 @@ def plan_target(
         plan.writes = list(tree.entries)
         plan.at_risk.update(contents_at_risk(tracked.rel, seen))
     return plan
+
+
+def _folder_in_workspace(reader: WorkspaceReader, tracked: Tracked) -> bool:
+    st = reader.lstat(tracked.target)
+    return st is not None and statmod.S_ISDIR(st.st_mode)
+
+
+def _plan_by_folder(
+    repo: Repo, reader: WorkspaceReader, plan: Plan, folders_done: set[str]
+) -> bool:
+    """Plan a tracked folder one folder at a time (folder_walk.py, level_compare.py): only the
+    folders whose level differs from the tree's are compared, and only their changes are held.
+    False when the walk found what only a whole scan plans right (ignored or untrackable
+    entries, nested repositories, a version 1 tree): the caller plans the old way."""
+    tracked = plan.tracked
+    oid = tracked.pointer.oid
+    read = level_reader(repo.cache)
+    walked = walk_folders(reader, HashingMaker(reader), tracked.rel, tracked.target)
+    repo.state.commit()  # what the walk hashed is known to the comparison below
+    skipped = walked.skipped
+    if (
+        skipped.ignored_files
+        or skipped.ignored_dirs
+        or skipped.untrackable
+        or skipped.nested_git
+        or read(oid).version == 1
+    ):
+        return False
+    plan.leftovers = leftovers_beside(tracked.target, folders_done)
+    plan.leftovers += leftovers_inside(tracked.target, skipped)
+    if walked.root.oid != oid:
+        for diff in differing_folders(reader, read, walked, tracked.rel, tracked.target, oid):
+            _plan_differing_folder(plan, diff)
+    plan.unchanged = (tracked.pointer.nfiles or 0) - len(plan.writes) - len(plan.chmods)
+    return True
+
+
+def _plan_differing_folder(plan: Plan, diff: FolderDiff) -> None:
+    """What one differing folder needs: its own files only (subfolders come as their own)."""
+    rel = plan.tracked.rel
+    files, oids = diff.files, diff.oids
+    for entry in entries_with_paths(diff):
+        name = entry.path.rpartition("/")[2]
+        st = files.get(name)
+        if st is None:
+            plan.writes.append(entry)
+        elif oids.get(name) != entry.oid:
+            plan.writes.append(entry)
+            plan.at_risk[f"{rel}/{entry.path}"] = oids.get(name, "")
+        elif executable(st) != entry.executable:
+            plan.chmods.append(entry)
+    in_tree = {entry.path for entry in diff.tree.entries} if diff.tree is not None else set()
+    for name in files:
+        if name not in in_tree:
+            path = diff.path_of(name)
+            plan.deletes.append(path)
+            plan.at_risk[f"{rel}/{path}"] = oids.get(name, "")
 
 
 def _plan_absent_folder(repo: Repo, tracked: Tracked, folders_done: set[str]) -> Plan:
