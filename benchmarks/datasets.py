@@ -49,6 +49,11 @@ def small_files(files: int, folders: int = 100) -> DatasetSpec:
     )
 
 
+def imagenet_files(files: int) -> DatasetSpec:
+    """ImageNet's shape: files of 1-16 KiB, about 1,280 to a folder (1.28M files: 1,000)."""
+    return DatasetSpec(files=files, folders=max(1, files // 1280), min_size=KIB, max_size=16 * KIB)
+
+
 def large_files(files: int, size: int) -> DatasetSpec:
     return DatasetSpec(files=files, folders=0, min_size=size, max_size=size)
 

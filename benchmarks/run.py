@@ -4,7 +4,9 @@ Workloads:
   small  20,000 files of 1-8 KiB in 100 folders, local-folder remote
   large  two files of 512 MiB, local-folder remote
   s3     5,000 files of 1-8 KiB, S3 remote on local moto and `rclone serve s3` servers
-  scale  200,000 files of 1-8 KiB, dvcish alone, to show growth against `small`
+  scale  128,000 files of 1-16 KiB in 100 folders (ImageNet's shape, 1/10 of it), both tools
+  million  1,280,000 files of 1-16 KiB in 1,000 folders (ImageNet's size), dvcish alone; the
+         report shows the growth from `scale` (needs about 40 GB free)
 
 Each workload runs --runs times with both tools (alternating which goes first), plus one run
 with hardlink caches for `small` and `large`, plus its floors. Results: a Markdown report on
@@ -27,7 +29,15 @@ from pathlib import Path
 
 import floors
 import report
-from datasets import MIB, DatasetSpec, ensure_master, large_files, partial_folders, small_files
+from datasets import (
+    MIB,
+    DatasetSpec,
+    ensure_master,
+    imagenet_files,
+    large_files,
+    partial_folders,
+    small_files,
+)
 from dvc_venv import ensure_dvc_venv
 from machine import describe
 from procs import Measurement, StepFailed, remove_tree
@@ -41,8 +51,11 @@ from tests.fault_proxy import FaultProxy, Faults  # noqa: E402
 
 WORK = HERE / "work"
 BIN = Path(sys.executable).parent
-WORKLOADS = ("small", "large", "s3", "scale")
-DEFAULTS = {"small": 20_000, "s3": 20_000, "scale": 200_000, "large_mib": 512}
+WORKLOADS = ("small", "large", "s3", "scale", "million")
+DEFAULTS = {"small": 20_000, "s3": 20_000, "scale": 128_000, "million": 1_280_000, "large_mib": 512}
+# Workloads whose repositories link the master copy instead of copying it, and drop their
+# cache before the clone: at a million files every copy costs 13 GB of disk.
+LINKED = ("scale", "million")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -62,7 +75,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--scale", type=float, help="multiply every default size (--quick: 0.1)")
     p.add_argument("--files", type=int, help="files in `small` (default 20000 × scale)")
     p.add_argument("--s3-files", type=int, help="files in `s3` (default 5000 × scale)")
-    p.add_argument("--scale-files", type=int, help="files in `scale` (default 200000 × scale)")
+    p.add_argument("--scale-files", type=int, help="files in `scale` (default 128000 × scale)")
+    p.add_argument("--million-files", type=int, help="files in `million` (default 1280000 × scale)")
     p.add_argument("--large-mib", type=int, help="size of each `large` file (default 512 × scale)")
     p.add_argument(
         "--s3-runs", type=int, default=1, help="runs of `s3` per server (default 1: ~8 min each)"
@@ -101,6 +115,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.s3_files = args.s3_files or max(1, round(DEFAULTS["s3"] * scale))
     scale_files = 5 * args.files if args.quick else DEFAULTS["scale"] * scale
     args.scale_files = args.scale_files or max(1, round(scale_files))
+    million_files = 10 * args.scale_files if args.quick else DEFAULTS["million"] * scale
+    args.million_files = args.million_files or max(1, round(million_files))
     if args.hardlink_runs is None:
         args.hardlink_runs = 0 if args.quick else 1
     args.large_mib = args.large_mib or max(1, round(DEFAULTS["large_mib"] * scale))
@@ -118,7 +134,8 @@ def specs(args: argparse.Namespace) -> dict[str, DatasetSpec]:
         "small": small_files(args.files),
         "large": large_files(2, args.large_mib * MIB),
         "s3": small_files(args.s3_files),
-        "scale": small_files(args.scale_files),
+        "scale": imagenet_files(args.scale_files),
+        "million": imagenet_files(args.million_files),
     }
 
 
@@ -139,9 +156,10 @@ class Bench:
         )
         master = ensure_master(spec, WORK / "data")
         print(f"   data ready in {WORK / 'data'} ({time.monotonic() - t0:.1f}s)", flush=True)
-        tools = ["dvcish"] if name == "scale" else ["dvcish", "dvc"]
+        tools = ["dvcish"] if name == "million" else ["dvcish", "dvc"]
         tools = [t for t in tools if t in self.tools]
-        runs = {"scale": self.args.scale_runs, "s3": self.args.s3_runs}.get(name, self.args.runs)
+        runs = {"scale": self.args.scale_runs, "million": self.args.scale_runs}.get(name)
+        runs = runs or {"s3": self.args.s3_runs}.get(name, self.args.runs)
         variants = [("default", None, r) for r in range(1, runs + 1)]
         if name in self.args.hardlink_workloads:
             variants += [("hardlink", "hardlink", r) for r in range(1, self.args.hardlink_runs + 1)]
@@ -225,6 +243,7 @@ class Bench:
             verify=not self.args.no_verify,
             on_step=record,
             partial=partial_folders(spec),
+            linked=ctx["workload"] in LINKED and tool_name == "dvcish",  # DVC may move files
         )
         t0 = time.monotonic()
         first_record = len(self.records)

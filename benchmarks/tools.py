@@ -110,6 +110,9 @@ class Scenario:
     verify: bool
     on_step: Callable[[str, Measurement], None]
     partial: list[str] = field(default_factory=list)  # data folders for `partial_pull`
+    # link the master copy into the repository (changed files get inodes of their own) and
+    # drop the repository's cache before the clone: disk for a million files
+    linked: bool = False
     problems: list[str] = field(default_factory=list)
     current: str = "setup before `init`"
     partial_bytes: int = 0  # what the partial pull's folders hold
@@ -134,7 +137,8 @@ class Scenario:
 
         work.mkdir(parents=True)
         run(["git", "init", "-q", "-b", "main", str(repo)], env=env, log=log)
-        run(["cp", "-a", str(self.master), str(repo / "data")], log=log)
+        copy = ["cp", "-al"] if self.linked else ["cp", "-a"]
+        run([*copy, str(self.master), str(repo / "data")], log=log)
         step("init", ["init"])
         for cmd in tool.remote_setup(self.remote):
             setup(cmd)
@@ -155,6 +159,8 @@ class Scenario:
         self._check_same(self.master, repo / "data", "checkout HEAD~1")
         setup(["git", "checkout", "-q", "main"])
         step("checkout_back", ["checkout"])
+        if self.linked:
+            remove_tree(repo / tool.meta_dir / "cache")
         setup(["git", "clone", "-q", str(repo), str(clone)], cwd=work)
         pull_jobs = jobs if tool.pull_takes_jobs else []
         step("clone_pull", ["pull", *pull_jobs], cwd=clone)
