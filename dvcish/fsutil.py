@@ -8,6 +8,7 @@ import errno
 import itertools
 import os
 import re
+import stat as statmod
 
 TEMP_PREFIX = ".tmp-"
 # Every temp file dvcish creates is named like this (see temp_name); nothing else is.
@@ -133,6 +134,30 @@ def join_display(base: str, rest: str) -> str:
     if not rest:
         return base
     return rest if base == "." else f"{base}/{rest}"
+
+
+AT_FDCWD = -100
+RENAME_EXCHANGE = 2
+
+
+def replace_file(tmp: str, dest: str) -> None:
+    """Rename ``tmp`` over ``dest`` as ``os.replace`` does, without the write-out that ext4
+    (``auto_da_alloc``) and btrfs start when a rename replaces a regular file: that flush, of
+    a file nobody asked to make durable, cost 0.15-0.3 s per 512 MiB here. An existing
+    regular file and ``tmp`` swap names in one atomic step (``renameat2(RENAME_EXCHANGE)``),
+    then the old file, now under the temp name, is removed; a kill between the two leaves a
+    temp file, which the next checkout removes. Anything else is an ``os.replace``."""
+    try:
+        is_file = statmod.S_ISREG(os.lstat(dest).st_mode)
+    except FileNotFoundError:
+        is_file = False
+    rename = getattr(_load_libc(), "renameat2", None) if is_file else None
+    if rename is not None:
+        done = rename(AT_FDCWD, os.fsencode(tmp), AT_FDCWD, os.fsencode(dest), RENAME_EXCHANGE)
+        if done == 0:
+            remove_quietly(tmp)
+            return
+    os.replace(tmp, dest)
 
 
 def remove_quietly(path: str) -> None:

@@ -3,7 +3,7 @@
 Everything here takes ``(cache, store)``, never a repository. What is missing is decided in
 batch (``store.missing``), transfers run in a thread pool, and data goes before metadata: file
 objects first, a tree object only after all its members are on the destination (and flushed).
-Every downloaded object is verified on the way in (storage/verified.py). A failure is a
+Every downloaded object is verified on the way in (storage/receiving.py). A failure is a
 ``Failure`` record (oid, path, kind, message), so a summary or ``--json`` can group them.
 """
 
@@ -34,6 +34,7 @@ from dvcish.failures import (
 from dvcish.progress import Progress, Tally
 from dvcish.storage.base import ObjectStore, ReadGroup
 from dvcish.storage.cache import Cache, StatCache
+from dvcish.storage.verified import SMALL_FILE
 from dvcish.targets import Tracked
 from dvcish.tree import MAX_DEPTH, TreeEntry, entries_below, level_reader, load_level, walk
 from dvcish.wanted import Wanted, wanted_batches
@@ -57,11 +58,13 @@ def push(
     tracked_list: list[Tracked],
     jobs: int,
     progress: Progress | None = None,
+    state: StatCache | None = None,
 ) -> TransferSummary:
     """Upload what the pointers need that the store lacks; members before their trees. A full
-    disk under a folder remote stops the push with one line saying how much more it needs."""
+    disk under a folder remote stops the push with one line saying how much more it needs.
+    Objects that ``state`` proves (verified, and unchanged since) are not hashed again."""
     try:
-        return _push(cache, store, tracked_list, jobs, progress or Progress())
+        return _push(cache, store, tracked_list, jobs, progress or Progress(), state)
     except OSError as exc:
         if not fsutil.is_out_of_space(exc):
             raise
@@ -74,7 +77,12 @@ def push(
 
 
 def _push(
-    cache: Cache, store: ObjectStore, tracked_list: list[Tracked], jobs: int, progress: Progress
+    cache: Cache,
+    store: ObjectStore,
+    tracked_list: list[Tracked],
+    jobs: int,
+    progress: Progress,
+    state: StatCache | None,
 ) -> TransferSummary:
     """Push batch after batch of whole levels (``wanted_batches``): memory holds one batch,
     whatever the number of files. What failed stays known across batches, so no level is sent
@@ -110,13 +118,15 @@ def _push_batch(
     file_oids = sorted((oid for oid in on_remote_missing if oid in wanted.files), key=wanted.label)
     tree_oids = [oid for oid in wanted.tree_order if oid in on_remote_missing]
     sizes = _sizes(cache, on_remote_missing)
+    large = {oid for oid in file_oids if sizes.get(oid, 0) > SMALL_FILE}  # worth proving
+    proven = cache.proven(large, state) if state is not None else set()
     if on_remote_missing:
         progress.phase("uploading")
         progress.totals(len(on_remote_missing), sum(sizes.values()))
     tally = Tally()
 
     def upload(oid: str) -> None:
-        store.put(oid, cache.path_of(oid), tally.add)
+        store.put(oid, cache.path_of(oid), tally.add, oid in proven)
 
     batched = [oid for oid in file_oids if store.batches(sizes.get(oid, 0))]
     alone = [oid for oid in file_oids if not store.batches(sizes.get(oid, 0))]
@@ -161,13 +171,15 @@ def fetch(
     jobs: int,
     progress: Progress | None = None,
     state: StatCache | None = None,
+    verify_present: bool = True,
 ) -> TransferSummary:
     """Download into the cache what the pointers need that it lacks (trees first, read to
     learn their members); every object is verified before it gets its final name.
 
-    With ``state`` (a stat cache), objects already in the cache are verified too, reading only
-    those the stat cache cannot vouch for: a corrupt one is quarantined and downloaded again.
-    Without it (``pull``) checkout verifies what it delivers.
+    With ``state`` (a stat cache), what arrives is recorded as verified, and (with
+    ``verify_present``) objects already in the cache are verified too, reading only those the
+    stat cache cannot vouch for: a corrupt one is quarantined and downloaded again. ``pull``
+    leaves those to its checkout, which verifies what it delivers.
     """
     progress = progress or Progress()
     summary = TransferSummary()
@@ -180,7 +192,7 @@ def fetch(
         or _levels_for_fetch(cache, store, tracked, jobs, summary, progress)
     ]
     for needed, sizes in _files_in_batches(cache, ready, summary, FETCH_BATCH):
-        _fetch_files(cache, store, needed, sizes, jobs, progress, state, summary)
+        _fetch_files(cache, store, needed, sizes, jobs, progress, state, summary, verify_present)
     return summary
 
 
@@ -226,9 +238,10 @@ def _fetch_files(
     progress: Progress,
     state: StatCache | None,
     summary: TransferSummary,
+    verify_present: bool,
 ) -> None:
     """Download one batch of file objects into the cache (those it lacks), verified."""
-    if state is None:
+    if state is None or not verify_present:
         progress.phase("checking the cache")
         absent = cache.freshen(set(needed))
     else:
@@ -251,8 +264,10 @@ def _fetch_files(
     finally:
         progress.phase("making the cache durable")
         cache.flush()  # what arrived is kept, even when the command fails
-    if state is not None:
-        cache.record_received(absent, state)  # those that arrived: verified on the way in
+    if state is not None:  # those that arrived were verified on the way in
+        # pull: only large ones, which checkout then copies without reading them again
+        kept = absent if verify_present else {oid for oid in absent if sizes[oid] > SMALL_FILE}
+        cache.record_received(kept, state)
 
 
 def _levels_for_fetch(

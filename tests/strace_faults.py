@@ -21,6 +21,8 @@ from typing import NamedTuple
 
 import pytest
 
+# The calls that write file data: in order, at an offset, and in the kernel (copy_file_range).
+WRITES = ("write", "pwrite64", "copy_file_range")
 _CALL = re.compile(r"^(\d+)\s+([a-z0-9_]+)\((.*)$")
 
 

@@ -3,8 +3,9 @@
 This is the proof behind the crash guarantees in docs/design.md ("Crash safety").
 
 **How a command is killed.** strace's fault injection kills the real process
-(``python -m dvcish ARGS``) with SIGKILL at the K-th ``openat``, ``write``, ``rename`` or
-``unlink`` of one of its threads (``-e inject=SYSCALL:signal=SIGKILL:when=K``; strace counts
+(``python -m dvcish ARGS``) with SIGKILL at the K-th ``openat``, write (``write``,
+``pwrite64``, ``copy_file_range``), ``rename``, ``renameat2`` or ``unlink`` of one of its
+threads (``-e inject=SYSCALL:signal=SIGKILL:when=K``; strace counts
 per syscall and per thread). A dry run under strace first records every such call in order;
 the sweep keeps the calls that touch the test's folders (not Python's own imports) and kills
 the command at POINTS of them spread evenly over its run, or at every one of them with
@@ -42,9 +43,9 @@ from dvcish.pointer import load_pointer
 from dvcish.storage.cache import Cache
 from dvcish.tree import level_reader, tree_oids
 from tests.helpers import cli_ok, make_bytes, read_tree, run_cli, write_files
-from tests.strace_faults import Call, needs_strace, record_calls, run_injected
+from tests.strace_faults import WRITES, Call, needs_strace, record_calls, run_injected
 
-SYSCALLS = ("openat", "write", "rename", "unlink")
+SYSCALLS = ("openat", *WRITES, "rename", "renameat2", "unlink")
 POINTS = 14  # kill points per command in `make test`
 SWEEP = os.environ.get("DVCISH_CRASH_SWEEP", "")
 pytestmark = needs_strace
@@ -294,7 +295,7 @@ def test_checkout_killed_between_creating_and_writing_a_file_leaves_no_empty_fil
 
     dry = fresh_workspace("dry")
     points = kill_points(dry, ["checkout"], tmp_path / "trace.log", dry / "repo" / "data")
-    first_write = next(call for call in points if call.syscall == "write")
+    first_write = next(call for call in points if call.syscall in WRITES)
     work = fresh_workspace("work")
     assert run_killed(work, ["checkout"], first_write) == -9
     on_disk = read_tree(work / "repo" / "data")

@@ -1,7 +1,8 @@
 """A full disk stops the command with one line naming where dvcish was writing, about how
 much more room it needs and what to do; nothing half-written is left under a final name.
 
-The disk fills up for real as far as dvcish can tell: strace makes one ``write`` into the cache
+The disk fills up for real as far as dvcish can tell: strace makes one write
+(``write``, ``pwrite64`` or ``copy_file_range``) into the cache
 or the workspace fail with ENOSPC (tests/strace_faults.py). Also here: ``pull`` prints the
 fetch's failures even when the checkout after it fails as a whole.
 
@@ -28,7 +29,7 @@ from tests.helpers import (
     read_tree,
     run_cli,
 )
-from tests.strace_faults import Call, needs_strace, record_calls, run_injected
+from tests.strace_faults import WRITES, Call, needs_strace, record_calls, run_injected
 
 __all__ = ["git_repo"]
 
@@ -47,14 +48,23 @@ def plain_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def fail_a_write(
     repo: Path, dry: Path, args: list[str], into: str, pick: Callable[[list[Call]], Call]
 ) -> str:
-    """Run ``dvcish ARGS`` in ``repo`` with one ``write`` failing with ENOSPC: ``pick`` chooses
+    """Run ``dvcish ARGS`` in ``repo`` with one write failing with ENOSPC: ``pick`` chooses
     it among the writes into paths containing ``into`` that a dry run in ``dry`` (a copy) made.
     The command must exit 1; returns its stderr."""
-    calls = record_calls(dry, args, ("write",), dry.parent / "trace.log")
-    call = pick([call for call in calls if into in call.args])
+    calls = record_calls(dry, args, WRITES, dry.parent / "trace.log")
+    call = pick([call for call in calls if into in call.args and _only_one(call, calls)])
     result = run_injected(repo, args, call, "error=ENOSPC")
     assert result.returncode == 1
     return result.stderr
+
+
+def _only_one(call: Call, calls: list[Call]) -> bool:
+    """strace fails the K-th call of a syscall in every thread: true when no other thread
+    makes as many calls of ``call``'s syscall (sqlite writes with ``pwrite64`` too)."""
+    return not any(
+        other.tid != call.tid and other.syscall == call.syscall and other.number >= call.number
+        for other in calls
+    )
 
 
 def first(calls: list[Call]) -> Call:
@@ -113,7 +123,7 @@ def test_checkout_on_a_full_disk_names_the_data_and_leaves_no_partial_file(
 
 @needs_strace
 def test_fetch_on_a_full_disk_stops_at_once_with_one_line(plain_repo: Path, tmp_path: Path) -> None:
-    make_dataset(plain_repo / "data", 8)
+    make_dataset(plain_repo / "data", 32)  # its worker writes more often than sqlite does
     (tmp_path / "remote").mkdir()
     cli_ok("remote", "add", "-d", "here", str(tmp_path / "remote"))
     cli_ok("add", "data")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dvcish.hashing import hash_file
-from dvcish.storage.verified import HashingWriter
+from dvcish.storage.hashed_io import HashingWriter
 from tests.helpers import cli_ok, git_repo, object_path
 
 __all__ = ["git_repo"]

@@ -149,7 +149,7 @@ def _add_one(repo: Repo, path: str, progress: Progress, folders_done: set[str]) 
         else:
             pointer, hashed = _add_file(adding, path, rel)
         progress.phase("making the cache durable")
-        writer.commit()
+        writer.commit(repo.state)
     except BaseException:
         writer.abort()
         raise

@@ -18,10 +18,10 @@ from dvcish.remotes import open_remote
 from dvcish.repo import Repo
 from dvcish.sources import store_jobs
 from dvcish.storage.base import ObjectStore, object_key
+from dvcish.storage.hashed_io import HashingWriter
 from dvcish.storage.pack_check import check_pack
 from dvcish.storage.pack_index import PackEntry
 from dvcish.storage.packed import PackedStore
-from dvcish.storage.verified import HashingWriter
 from dvcish.targets import Tracked, all_tracked, find_pointer_files, load_tracked
 from dvcish.transfer import bounded_map
 from dvcish.tree import load_tree, printable

@@ -74,7 +74,7 @@ def push(repo: Repo, request: Request, progress: Progress | None = None) -> Tran
     try:
         store.check_writable()  # a wrong bucket is one line, not one error per object
         jobs = store_jobs(store, request.jobs)
-        return transfer.push(repo.cache, store, tracked, jobs, progress)
+        return transfer.push(repo.cache, store, tracked, jobs, progress, repo.state)
     finally:
         store.close()
 
@@ -141,8 +141,9 @@ def _fetch(
 
                 tracked = history.drop_absent_parts(repo, tracked, get_levels)
             jobs = store_jobs(store, request.jobs)
-            state = repo.state if verify else None
-            summary = transfer.fetch(repo.cache, store, tracked, jobs, progress, state)
+            summary = transfer.fetch(
+                repo.cache, store, tracked, jobs, progress, repo.state, verify_present=verify
+            )
         finally:
             store.close()
     if imported:

@@ -24,7 +24,7 @@ import abc
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from dvcish.errors import CorruptObjectError
 from dvcish.hashing import hash_bytes, is_valid_oid
@@ -79,6 +79,17 @@ class ReadGroup:
         return self.length or 0
 
 
+class ObjectSink(Protocol):
+    """Where ``receive_blob`` puts a whole blob (verified.ObjectFile): bytes in order, bytes at
+    an offset (from any thread, each byte once), or a whole local file."""
+
+    def write(self, data: bytes | memoryview) -> int: ...
+
+    def write_at(self, offset: int, data: bytes | memoryview) -> None: ...
+
+    def copy_from(self, fd: int) -> int: ...
+
+
 def loose_read(oid: str) -> ReadGroup:
     return ReadGroup(object_key(oid), 0, None, (Piece(oid, 0, None),), f"object {object_key(oid)}")
 
@@ -105,11 +116,19 @@ class ObjectStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def put(self, oid: str, source_path: str, on_bytes: ByteCallback | None = None) -> None:
+    def put(
+        self,
+        oid: str,
+        source_path: str,
+        on_bytes: ByteCallback | None = None,
+        proven: bool = False,
+    ) -> None:
         """Store the file at ``source_path`` as ``oid``; refused on a hash mismatch.
 
         ``on_bytes(n)`` is told of the bytes as they are stored, from any thread: a large
         object part by part or chunk by chunk, every byte once when the put succeeds.
+        ``proven``: the caller knows the file hashes to ``oid`` (the stat cache verified this
+        very file), so a store may copy it without hashing it again.
         """
 
     @abc.abstractmethod
@@ -157,6 +176,12 @@ class ObjectStore(abc.ABC):
 
     def read_group(self, group: ReadGroup, dest: BinaryIO) -> int:
         return self.get_blob(group.key, dest, group.offset, group.length)
+
+    def receive_blob(self, key: str, sink: ObjectSink) -> int:
+        """Bring the whole of blob ``key`` into ``sink``; return its size. By default one read
+        in order; a folder copies the file in the kernel (``sink.copy_from``) and S3 reads a
+        large object in ranges at once (``sink.write_at``)."""
+        return self.get_blob(key, sink)  # type: ignore[arg-type]
 
     def read_verified(self, oid: str) -> bytes:
         """A small object's bytes (a tree), read into memory and checked against its oid.

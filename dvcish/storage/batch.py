@@ -33,9 +33,10 @@ BATCH_LIMIT = 8192
 class DurableBatch:
     """Temp files waiting for their final names under ``root``; thread-safe."""
 
-    def __init__(self, root: str, limit: int = BATCH_LIMIT):
+    def __init__(self, root: str, limit: int = BATCH_LIMIT, durable: bool = True):
         self.root = root
         self.limit = limit
+        self.durable = durable  # False: renames only (a throwaway cache needs no barrier)
         self._staged: dict[str, str] = {}  # final path -> temp path
         self._lock = threading.Lock()
         # told the final paths of each commit's renames (an add that may have to undo them)
@@ -65,7 +66,9 @@ class DurableBatch:
         if not staged:
             return 0
         few = len(staged) <= FSYNC_EACH_MAX
-        if few:
+        if not self.durable:
+            pass
+        elif few:
             for tmp in staged.values():
                 fsutil.fsync_path(tmp)
         else:
@@ -82,7 +85,9 @@ class DurableBatch:
         finally:
             if self.on_renamed is not None and renamed:
                 self.on_renamed(renamed)
-        if few:
+        if not self.durable:
+            pass
+        elif few:
             for folder in {os.path.dirname(final) for final in staged}:
                 fsutil.fsync_dir(folder)
         else:

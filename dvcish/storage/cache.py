@@ -19,17 +19,19 @@ import contextlib
 import os
 import stat as statmod
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from dvcish import fsutil
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
 from dvcish.hashing import hash_bytes, hash_fd
 from dvcish.progress import ByteCallback
-from dvcish.state import NullState, StateDB, stat_key
+from dvcish.state import NullState, StateDB, StatKey, stat_key
 from dvcish.storage.base import ObjectStore, Piece, ReadGroup
+from dvcish.storage.hashed_io import SMALL_FILE
 from dvcish.storage.local import LocalStore
-from dvcish.storage.verified import SMALL_FILE, Received, clone_or_copy, receive_group
+from dvcish.storage.receiving import Received, receive_group
+from dvcish.storage.verified import CopyHow, copy_file
 
 QUARANTINE = ".quarantine"
 StatCache = StateDB | NullState
@@ -40,8 +42,8 @@ class ChangedWhileAddingError(DvcishError):
 
 
 class Cache(LocalStore):
-    def __init__(self, root: str):
-        super().__init__(root, description=f"cache {os.path.abspath(root)}")
+    def __init__(self, root: str, durable: bool = True):
+        super().__init__(root, f"cache {os.path.abspath(root)}", durable)
         self.removals = 0  # objects this process removed (quarantine, delete): see presence.py
 
     def create_layout(self) -> None:
@@ -164,7 +166,7 @@ class Cache(LocalStore):
         does not is read again alone, once. Returns (oid, size or the error) for each piece.
         ``on_bytes`` is told of the bytes as they arrive (a piece read again counts again)."""
         outcomes: list[tuple[str, int | DvcishError]] = []
-        received = receive_group(store, group, self._open_temp, on_bytes)
+        received = receive_group(store, group, self._open_temp, on_bytes, self.batch.durable)
         arrived = {item.oid: item for item in received}
         for piece in group.pieces:
             item = arrived.get(piece.oid)
@@ -189,7 +191,7 @@ class Cache(LocalStore):
             (Piece(piece.oid, 0, piece.length),),
             group.origin,
         )
-        again = receive_group(store, alone, self._open_temp, on_bytes)
+        again = receive_group(store, alone, self._open_temp, on_bytes, self.batch.durable)
         if again and again[0].verified:
             return again[0]
         for item in again:
@@ -204,7 +206,7 @@ class Cache(LocalStore):
         )
 
     def _open_temp(self, oid: str) -> tuple[str, int]:
-        return fsutil.create_temp(self.folder_of(oid), fsutil.READ_ONLY_MODE)
+        return fsutil.create_temp(self.folder_of(oid), fsutil.READ_ONLY_MODE, readable=True)
 
     def freshen(self, oids: set[str]) -> set[str]:
         """Give every held object of ``oids`` a new mtime (so gc's grace period covers its
@@ -242,6 +244,18 @@ class Cache(LocalStore):
                 state.record_verified(oid, stat_key(os.stat(path)))
         return absent, corrupt
 
+    def proven(self, oids: set[str], state: StatCache) -> set[str]:
+        """The oids whose object file the stat cache verified as it is now (one stat each)."""
+        known = state.verified_keys(oids)
+        found = set()
+        for oid, key in known.items():
+            try:
+                if stat_key(os.stat(self.path_of(oid))) == key:
+                    found.add(oid)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        return found
+
     def record_received(self, oids: set[str], state: StatCache) -> None:
         """Objects just downloaded were verified on the way in: tell the stat cache."""
         for oid in oids:
@@ -262,6 +276,9 @@ class CacheWriter:
     use_hardlink: bool = False
     use_reflink: bool = True
     on_bytes: ByteCallback | None = None  # told of the bytes read, from any thread (progress)
+    # Large objects this writer stored, hashed as they were written: oid -> the stat of the
+    # object file, for the stat cache (later copies of them need not hash them again).
+    written: dict[str, StatKey] = field(default_factory=dict)
 
     def add_bytes(self, data: bytes) -> str:
         oid = hash_bytes(data)
@@ -289,11 +306,18 @@ class CacheWriter:
             return self._add_small(path, expected)
         return self._add_large(path, expected)
 
-    def commit(self) -> None:
+    def commit(self, state: StatCache | None = None) -> None:
+        """Make what was added durable and visible; tell ``state`` which large objects were
+        verified on the way in."""
         self.cache.flush()
+        if state is not None:
+            for oid, key in self.written.items():
+                state.record_verified(oid, key)
+        self.written.clear()
 
     def abort(self) -> None:
         self.cache.discard()
+        self.written.clear()
 
     def _known(self, oid: str) -> bool:
         """Staged already, or in the cache (then freshened: this add reuses it)."""
@@ -311,28 +335,32 @@ class CacheWriter:
         return self.add_bytes(data)
 
     def _add_large(self, path: str, expected: os.stat_result) -> str:
-        """Copy (or reflink) into a temp file in the cache root while hashing, then stage it."""
+        """Copy (or reflink) into a temp file in the cache root, hashing the copy, then stage
+        it."""
         tmp, dst = fsutil.create_temp(self.cache.root, fsutil.READ_ONLY_MODE, readable=True)
         try:
             try:
                 src = os.open(path, os.O_RDONLY)
                 try:
-                    oid, size, cloned = clone_or_copy(
-                        src, dst, self.use_reflink, True, expected.st_size, self.on_bytes
-                    )
-                    _check_unchanged(path, expected, os.fstat(src), size)
+                    how = CopyHow(reflink=self.use_reflink, durable=self.cache.batch.durable)
+                    copied = copy_file(src, dst, how, self.on_bytes)
+                    _check_unchanged(path, expected, os.fstat(src), copied.size)
                 finally:
                     os.close(src)
+                key = stat_key(os.fstat(dst))
             finally:
                 os.close(dst)
         except BaseException:
             fsutil.remove_quietly(tmp)
             raise
-        self.use_reflink = cloned
+        self.use_reflink = copied.cloned
+        oid = copied.oid
+        assert oid is not None  # never proven: it is hashed
         if self._known(oid):
             fsutil.remove_quietly(tmp)
         else:
             self.cache.batch.add(tmp, self.cache.path_of(oid))
+            self.written[oid] = key
         return oid
 
     def _add_by_hardlink(self, path: str, expected: os.stat_result) -> str:
@@ -353,6 +381,8 @@ class CacheWriter:
             return self.add_file_copy(path, expected)
         os.chmod(tmp, 0o555 if expected.st_mode & statmod.S_IXUSR else fsutil.READ_ONLY_MODE)
         self.cache.batch.add(tmp, self.cache.path_of(oid))
+        if size > SMALL_FILE:
+            self.written[oid] = stat_key(os.stat(tmp))
         return oid
 
 

@@ -10,9 +10,9 @@ from dvcish import fsutil
 from dvcish.errors import CorruptObjectError, DvcishError, ObjectNotFoundError
 from dvcish.hashing import CHUNK_SIZE
 from dvcish.progress import ByteCallback
-from dvcish.storage.base import BlobInfo, ObjectStore, oid_from_key
+from dvcish.storage.base import BlobInfo, ObjectSink, ObjectStore, oid_from_key
 from dvcish.storage.batch import DurableBatch
-from dvcish.storage.verified import copy_hashing
+from dvcish.storage.verified import SMALL_FILE, CopyHow, copy_file
 
 # Asking about more oids than this lists the fan-out folders instead of one stat per oid.
 LIST_THRESHOLD = 512
@@ -27,16 +27,19 @@ DIRENT_BYTES = 32
 class LocalStore(ObjectStore):
     """Objects as read-only files under ``root/ab/cdef...``.
 
-    ``put`` copies into a temp file in the object's own folder while hashing, and stages it in a
+    ``put`` copies into a temp file in the object's own folder (in the kernel, or as a reflink
+    where the filesystem shares extents), hashing it unless it is proven, and stages it in a
     ``DurableBatch``: ``flush`` makes the bytes durable, renames them into place and makes the
     names durable (the durability rule in storage/batch.py). An interrupted writer never leaves
-    a partial object under a final name.
+    a partial object under a final name. ``durable=False`` (a throwaway cache) keeps the
+    renames and drops the barriers.
     """
 
-    def __init__(self, root: str, description: str | None = None):
+    def __init__(self, root: str, description: str | None = None, durable: bool = True):
         self.root = os.path.abspath(root)
         self.description = description or f"folder {self.root}"
-        self.batch = DurableBatch(self.root)
+        self.batch = DurableBatch(self.root, durable=durable)
+        self.reflink_works = True  # until a large put finds the filesystem cannot
 
     def path_of(self, oid: str) -> str:
         return f"{self.root}/{oid[:2]}/{oid[2:]}"
@@ -94,25 +97,48 @@ class LocalStore(ObjectStore):
         except FileNotFoundError:
             raise ObjectNotFoundError(f"{self.description}: object {oid} not found", oid) from None
 
-    def put(self, oid: str, source_path: str, on_bytes: ByteCallback | None = None) -> None:
-        tmp, dst = fsutil.create_temp(self.folder_of(oid), fsutil.READ_ONLY_MODE)
+    def put(
+        self,
+        oid: str,
+        source_path: str,
+        on_bytes: ByteCallback | None = None,
+        proven: bool = False,
+    ) -> None:
+        tmp, dst = fsutil.create_temp(self.folder_of(oid), fsutil.READ_ONLY_MODE, readable=True)
         try:
             try:
                 src = os.open(source_path, os.O_RDONLY)
                 try:
-                    actual, _ = copy_hashing(src, dst, durable=True, on_bytes=on_bytes)
+                    how = CopyHow(self._reflink(src), proven, self.batch.durable)
+                    copied = copy_file(src, dst, how, on_bytes)
                 finally:
                     os.close(src)
             finally:
                 os.close(dst)
-            if actual != oid:
+            if copied.oid is not None and copied.oid != oid:
                 raise CorruptObjectError(
                     f"{source_path}: content does not hash to {oid}; nothing stored", oid
                 )
         except BaseException:
             fsutil.remove_quietly(tmp)
             raise
+        if how.reflink and not copied.cloned:
+            self.reflink_works = False
         self.batch.add(tmp, self.path_of(oid))
+
+    def _reflink(self, src_fd: int) -> bool:
+        """Try a reflink for a large file, until one fails (a small one is one write anyway)."""
+        return self.reflink_works and os.fstat(src_fd).st_size >= SMALL_FILE
+
+    def receive_blob(self, key: str, sink: ObjectSink) -> int:
+        try:
+            fd = os.open(self._blob_path(key), os.O_RDONLY)
+        except (FileNotFoundError, NotADirectoryError):
+            raise ObjectNotFoundError(f"{self.description}: {key} not found", key) from None
+        try:
+            return sink.copy_from(fd)
+        finally:
+            os.close(fd)
 
     def put_blob(self, key: str, data: bytes) -> None:
         final = self._blob_path(key)

@@ -35,7 +35,13 @@ class MemoryStore(ObjectStore):
         dest.write(data)
         return len(data)
 
-    def put(self, oid: str, source_path: str, on_bytes: ByteCallback | None = None) -> None:
+    def put(
+        self,
+        oid: str,
+        source_path: str,
+        on_bytes: ByteCallback | None = None,
+        proven: bool = False,
+    ) -> None:
         with open(source_path, "rb") as src:
             data = src.read()
         if hash_bytes(data) != oid:

@@ -149,11 +149,17 @@ class PackedStore(ObjectStore):
             return self.backend.get(oid, dest)
         return self.backend.get_blob(pack_key(found.packid), dest, found.offset, found.length)
 
-    def put(self, oid: str, source_path: str, on_bytes: ByteCallback | None = None) -> None:
+    def put(
+        self,
+        oid: str,
+        source_path: str,
+        on_bytes: ByteCallback | None = None,
+        proven: bool = False,
+    ) -> None:
         """A large object goes to the backend as it is; a small one into the pack being built
         (its bytes count as stored then: the pack goes up with a later put or ``flush``)."""
         if os.stat(source_path).st_size >= self.pack_options.threshold:
-            self.backend.put(oid, source_path, on_bytes)
+            self.backend.put(oid, source_path, on_bytes, proven)
             return
         with open(source_path, "rb") as handle:
             data = handle.read()

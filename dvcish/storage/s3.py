@@ -43,8 +43,7 @@ from dvcish.storage.s3_options import S3Options, parse_s3_url
 HEAD_THRESHOLD = 64
 # A remote estimated to hold at most this many pages of 1,000 keys is listed in full.
 FULL_LISTING_PAGES = 16
-# Files below this go up in one PutObject (read, hashed and sent from memory); larger ones as
-# a multipart upload whose parts are hashed as they are read.
+# Files below this go up in one PutObject; larger ones as a multipart upload.
 MULTIPART_THRESHOLD = 64 << 20
 PART_SIZE = 16 << 20
 PART_CONCURRENCY = 4
@@ -209,7 +208,13 @@ class S3Store(ObjectStore):
         batches = [full[i : i + DELETE_BATCH] for i in range(0, len(full), DELETE_BATCH)]
         self._parallel(self._delete_batch, batches)
 
-    def put(self, oid: str, source_path: str, on_bytes: ByteCallback | None = None) -> None:
+    def put(
+        self,
+        oid: str,
+        source_path: str,
+        on_bytes: ByteCallback | None = None,
+        proven: bool = False,
+    ) -> None:
         extra = {"ServerSideEncryption": self.options.sse} if self.options.sse else {}
         with open(source_path, "rb") as src:
             size = os.fstat(src.fileno()).st_size
@@ -408,8 +413,7 @@ class S3Store(ObjectStore):
     def _retrying(
         self, action: str, attempt: Callable[[], _T], progress: Callable[[], int] | None = None
     ) -> _T:
-        """Run ``attempt`` (one request, or a request and its streamed body) until it succeeds:
-        the one place S3 transfers retry.
+        """Run ``attempt`` (a request, and its streamed body) until it succeeds: the one retry.
 
         A transient failure (see TRANSIENT; a 5xx or 429 that outlived botocore's retries) is
         tried again, up to RETRY_ATTEMPTS attempts with growing pauses; ``attempt`` is called
@@ -437,7 +441,9 @@ class S3Store(ObjectStore):
                 )
                 error = self._error(exc, action)
                 moved = progress is not None and progress() > before
-                if self._note_failure(not moved and (transient or _unreachable(exc))):
+                if self._note_failure(
+                    not moved and (transient or isinstance(exc, bx.ConnectionError))
+                ):
                     raise RemoteUnavailableError(
                         f"{error}; stopped after {DEAD_AFTER} failed requests in a row"
                     ) from None
@@ -477,10 +483,6 @@ class S3Store(ObjectStore):
         for secret in self.options.secrets():
             message = message.replace(secret, "***")
         return " ".join(message.split())
-
-
-def _unreachable(exc: Exception) -> bool:
-    return isinstance(exc, bx.ConnectionError)
 
 
 def _md5(data: bytes) -> dict[str, str]:

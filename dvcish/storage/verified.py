@@ -1,13 +1,17 @@
-"""Verified reads and writes: the one copy-while-hashing routine, the one hashing writer, the one
-reflink helper and the one receiving path for downloads (``receive_group``: a read cut into its
-objects, each hashed while it is written to a temp file). Every object byte that dvcish copies,
-stores or receives passes through here, so "the bytes written are the bytes hashed" holds
-everywhere.
+"""Verified copies: the one copy routine and the one reflink helper. Every object byte that
+dvcish copies between local files passes through here, so "the oid is the hash of the bytes
+written" holds everywhere (writing and hashing: hashed_io.py; receiving: receiving.py).
 
-Sparse files stay sparse: the hashing writer skips whole blocks of zeros instead of writing
-them (the file gets holes, as ``cp --sparse=always`` makes), and the copy routine does not even
-read a source's holes (``SEEK_DATA``/``SEEK_HOLE``). Both apply to every write into the cache,
-the workspace and folder remotes; the bytes hashed are the same either way.
+``copy_file`` copies a file in the kernel (``copy_file_range``: the bytes never enter Python),
+or shares its extents (a reflink) where asked and the filesystem can. Unless the source is
+*proven* (the stat cache recorded that this very file hashes to its oid), a hasher reads the
+destination back behind the copy, in a thread of its own, and hashes it: what is hashed is what
+landed, and hashing overlaps the copy.
+
+Sparse files stay sparse: no block of zeros that arrives is written (it becomes a hole, as
+``cp --sparse=always`` makes) and a source's holes are never read or copied
+(``SEEK_DATA``/``SEEK_HOLE``). Both apply to every write into the cache, the workspace and
+folder remotes; the bytes hashed are the same either way.
 """
 
 from __future__ import annotations
@@ -15,164 +19,183 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from dvcish import fsutil
-from dvcish.hashing import CHUNK_SIZE, hash_fd, new_hasher
+from dvcish.hashing import CHUNK_SIZE
 from dvcish.progress import ByteCallback
-from dvcish.storage.base import ObjectStore, Piece, ReadGroup
+from dvcish.storage.hashed_io import (
+    SMALL_FILE,
+    HashingWriter,
+    TrailingHasher,
+    report,
+    set_length,
+    write_sparse_at,
+)
 
-# Files up to this size are read whole: one read, one hash, one write.
-SMALL_FILE = 4 << 20
-# Holes are made of whole blocks of zeros; blocks are counted from the start of the file.
-BLOCK = 4096
-_ZERO_BLOCK = bytes(BLOCK)
-_ZEROS = memoryview(bytes(CHUNK_SIZE))
+__all__ = ["SMALL_FILE", "CopyHow", "Copied", "copy_file", "try_reflink"]
+
+# One kernel copy call moves at most this much, so the hasher follows closely behind it.
+COPY_STEP = 8 << 20
 FICLONE = 0x40049409  # ioctl: share the source's extents (btrfs, XFS, bcachefs)
 _NO_CLONE = (errno.EOPNOTSUPP, errno.EXDEV, errno.EINVAL, errno.ENOTTY, errno.EBADF)
+# copy_file_range refused (another filesystem, an old kernel): the bytes go through Python.
+_NO_KERNEL_COPY = (errno.EXDEV, errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP)
 
 
-class HashingWriter:
-    """A file-like sink that hashes what it is given and, with a descriptor, writes it there.
-
-    Stores write an object's bytes in order, so ``hexdigest`` is the hash of exactly what was
-    written: nothing needs to be read back. Without a descriptor it only hashes (fsck). Whole
-    blocks of zeros are skipped, not written, so they become holes; ``finish`` then gives the
-    file its full length, which a hole at the end would leave short.
-    """
-
-    def __init__(self, fd: int | None = None):
-        self.fd = fd
-        self.size = 0
-        self._hasher = new_hasher()
-        self._short = False  # the file ends in a hole not yet covered by its length
-
-    def write(self, data: bytes | memoryview) -> int:
-        self._hasher.update(data)
-        if self.fd is not None:
-            self._write_sparse(memoryview(data))
-        self.size += len(data)
-        return len(data)
-
-    def write_zeros(self, length: int) -> None:
-        """``length`` zero bytes that the source holds as a hole: hashed, never written."""
-        left = length
-        while left:
-            take = min(left, len(_ZEROS))
-            self._hasher.update(_ZEROS[:take])
-            left -= take
-        if self.fd is not None and length:
-            os.lseek(self.fd, length, os.SEEK_CUR)
-            self._short = True
-        self.size += length
-
-    def finish(self) -> None:
-        """Call once everything is written (before closing the descriptor)."""
-        if self._short and self.fd is not None:
-            os.ftruncate(self.fd, self.size)
-            self._short = False
-
-    def hexdigest(self) -> str:
-        return self._hasher.hexdigest()
-
-    def _write_sparse(self, view: memoryview) -> None:
-        """Write ``view`` at the current position, seeking over its whole zero blocks."""
-        lead = -self.size % BLOCK  # bytes before the next block boundary of the file
-        zero = _zero_blocks(view[lead:]) if len(view) >= lead + BLOCK else []
-        if not zero:
-            fsutil.write_all(self.fd, view)  # type: ignore[arg-type]
-            self._short = False
-            return
-        start = 0
-        for first, count in zero:
-            begin = lead + first * BLOCK
-            fsutil.write_all(self.fd, view[start:begin])  # type: ignore[arg-type]
-            os.lseek(self.fd, count * BLOCK, os.SEEK_CUR)  # type: ignore[arg-type]
-            start = begin + count * BLOCK
-        fsutil.write_all(self.fd, view[start:])  # type: ignore[arg-type]
-        self._short = start == len(view)
+# --- copying --------------------------------------------------------------------------------------
 
 
-def _zero_blocks(view: memoryview) -> list[tuple[int, int]]:
-    """(first block, number of blocks) of each run of whole zero blocks in ``view``. Only
-    blocks whose first byte is zero are compared in full, so data costs almost nothing."""
-    firsts = view[::BLOCK].tobytes()
-    runs: list[tuple[int, int]] = []
-    index = firsts.find(0)
-    while index != -1:
-        start = index * BLOCK
-        if view[start : start + BLOCK] == _ZERO_BLOCK:
-            if runs and runs[-1][0] + runs[-1][1] == index:
-                runs[-1] = (runs[-1][0], runs[-1][1] + 1)
-            else:
-                runs.append((index, 1))
-        index = firsts.find(0, index + 1)
-    return runs
+@dataclass(frozen=True)
+class CopyHow:
+    """How ``copy_file`` copies one file."""
+
+    reflink: bool = False  # share the source's extents where the filesystem can
+    proven: bool = False  # the source is known to hash to its oid: copy it, do not hash it
+    durable: bool = False  # the copy will be made durable: start writing it to disk as it goes
+    clone_only: bool = False  # with reflink: where it cannot clone, copy nothing
 
 
-def copy_hashing(
+@dataclass(frozen=True)
+class Copied:
+    """What ``copy_file`` made: the hash of the bytes now in the destination (None when the
+    source was proven, so nothing was hashed), their count, and whether it is a reflink."""
+
+    oid: str | None
+    size: int
+    cloned: bool
+
+
+def copy_file(
+    src_fd: int, dst_fd: int, how: CopyHow, on_bytes: ByteCallback | None = None
+) -> Copied:
+    """Copy the file open at ``src_fd`` into the empty file open at ``dst_fd`` (for reading and
+    writing): a reflink, a kernel copy, or for a small unproven file one read and one write.
+    ``on_bytes`` is told of the bytes as they are copied (holes included). With ``clone_only``
+    a filesystem that cannot clone gets nothing written (``cloned`` is False)."""
+    st = os.fstat(src_fd)
+    if how.reflink and try_reflink(src_fd, dst_fd):
+        size = os.fstat(dst_fd).st_size
+        oid = None if how.proven else _hash_whole(dst_fd, size)
+        report(on_bytes, size)
+        return Copied(oid, size, True)
+    if how.clone_only:
+        return Copied(None, 0, False)
+    if not how.proven and st.st_size < SMALL_FILE:
+        return _copy_small(src_fd, dst_fd, st.st_size, on_bytes)
+    hasher = None if how.proven else TrailingHasher(dst_fd)
+    try:
+        size = copy_data(src_fd, dst_fd, st, hasher, how.durable, on_bytes)
+        oid = None if hasher is None else hasher.finish(size)
+    except BaseException:
+        if hasher is not None:
+            hasher.abandon()
+        raise
+    return Copied(oid, size, False)
+
+
+def _copy_small(src_fd: int, dst_fd: int, size_hint: int, on_bytes: ByteCallback | None) -> Copied:
+    """One read (of everything there is, even if the file grew), one hash, one write."""
+    data = os.read(src_fd, size_hint + 1)
+    while len(data) > size_hint and (more := os.read(src_fd, CHUNK_SIZE)):
+        data += more  # it grew while it was read: the caller's size check reports it
+    sink = HashingWriter(dst_fd)
+    sink.write(data)
+    sink.finish()
+    report(on_bytes, len(data))
+    return Copied(sink.hexdigest(), len(data), False)
+
+
+def _hash_whole(fd: int, size: int) -> str:
+    hasher = TrailingHasher(fd)
+    return hasher.finish(size)
+
+
+def copy_data(
     src_fd: int,
     dst_fd: int,
-    durable: bool = False,
-    size_hint: int = 0,
-    on_bytes: ByteCallback | None = None,
-) -> tuple[str, int]:
-    """Copy everything readable from ``src_fd`` to ``dst_fd``; return (oid, size) of the bytes
-    written. Small files move in one read; with ``durable`` a large file's pages are handed to
-    the disk as they are written (``start_writeback``), so a later barrier has little to do.
-    ``on_bytes`` is told of each chunk written (progress)."""
-    sink = HashingWriter(dst_fd)
-    flushed = 0
-    chunk_size = size_hint + 1 if 0 < size_hint < SMALL_FILE else CHUNK_SIZE
-    for hole, length in _segments(src_fd, size_hint):
-        if hole:
-            sink.write_zeros(length)
-            if on_bytes is not None:
-                on_bytes(length)
-            continue
-        left = length if length >= 0 else None  # None: read to the end of the file
-        while chunk := os.read(src_fd, chunk_size if left is None else min(chunk_size, left)):
-            sink.write(chunk)
-            if on_bytes is not None:
-                on_bytes(len(chunk))
-            if left is not None:
-                left -= len(chunk)
-            if durable and sink.size - flushed >= fsutil.WRITEBACK_STEP:
-                fsutil.start_writeback(dst_fd, flushed, sink.size - flushed)
-                flushed = sink.size
-    sink.finish()
-    if durable and flushed:
+    st: os.stat_result,
+    hasher: TrailingHasher | None,
+    durable: bool,
+    on_bytes: ByteCallback | None,
+) -> int:
+    """Copy every data part of the source to the same offsets of the destination in the kernel
+    (holes are skipped: they stay holes); return the size. The hasher is told how far the
+    copy is final as it goes; with ``durable`` the disk starts writing as it goes."""
+    parts = _data_parts(src_fd, st)
+    end = flushed = 0
+    kernel = True
+    for start, length in parts:
+        report(on_bytes, start - end)  # a hole, counted but never read
+        offset = start
+        while length is None or offset < start + length:
+            want = COPY_STEP if length is None else min(COPY_STEP, start + length - offset)
+            moved, kernel = _copy_range(src_fd, dst_fd, offset, want, kernel)
+            if not moved:
+                break
+            offset += moved
+            if hasher is not None:
+                hasher.advance(offset)
+            report(on_bytes, moved)
+            if durable and offset - flushed >= fsutil.WRITEBACK_STEP:
+                fsutil.start_writeback(dst_fd, flushed, offset - flushed)
+                flushed = offset
+        end = offset
+    read_to_the_end = bool(parts) and parts[-1][1] is None
+    size = end if read_to_the_end else st.st_size  # a sparse file may end in a hole
+    report(on_bytes, size - end)
+    set_length(dst_fd, size)
+    if durable:
         fsutil.start_writeback(dst_fd, flushed, 0)
-    return sink.hexdigest(), sink.size
+    return size
 
 
-def _segments(fd: int, size_hint: int) -> Iterator[tuple[bool, int]]:
-    """(is a hole, length) of the parts of the file open at ``fd``, from its start, leaving the
-    offset at each data part; length -1 means "read to the end". A file that holds all its
-    blocks (or is small, or on a filesystem without ``SEEK_DATA``) is one part, read whole."""
-    st = os.fstat(fd) if size_hint >= SMALL_FILE else None
-    if st is None or st.st_blocks * 512 >= st.st_size:
-        yield False, -1
-        return
+def _copy_range(
+    src_fd: int, dst_fd: int, offset: int, count: int, kernel: bool
+) -> tuple[int, bool]:
+    """Copy up to ``count`` bytes at ``offset`` to the same offset of the destination, in the
+    kernel while ``kernel`` holds; (bytes copied, whether to keep using the kernel). 0 bytes:
+    the source ends there."""
+    if kernel:
+        try:
+            moved = os.copy_file_range(src_fd, dst_fd, count, offset, offset)
+        except OSError as exc:
+            if exc.errno not in _NO_KERNEL_COPY:
+                raise
+            kernel = False
+        else:
+            if moved:
+                return moved, True
+    # Through Python: the kernel refused, or said 0, which some filesystems (procfs, FUSE)
+    # say for files it cannot copy; a read tells that from the true end.
+    data = os.pread(src_fd, count, offset)
+    if data:
+        write_sparse_at(dst_fd, data, offset)
+        kernel = False
+    return len(data), kernel
+
+
+def _data_parts(fd: int, st: os.stat_result) -> list[tuple[int, int | None]]:
+    """(start, length) of the parts of the file that hold data; length None means "to the end".
+    A file that holds all its blocks (or is small, or on a filesystem without ``SEEK_DATA``) is
+    one part."""
+    if st.st_size < SMALL_FILE or st.st_blocks * 512 >= st.st_size:
+        return [(0, None)]
+    parts: list[tuple[int, int | None]] = []
     position = 0
     while position < st.st_size:
         try:
             data = os.lseek(fd, position, os.SEEK_DATA)
         except OSError as exc:
-            if exc.errno != errno.ENXIO:  # no SEEK_DATA here: read the rest as it comes
-                os.lseek(fd, position, os.SEEK_SET)
-                yield False, -1
-                return
-            data = st.st_size  # nothing but a hole up to the end
-        if data > position:
-            yield True, min(data, st.st_size) - position
+            if exc.errno == errno.ENXIO:  # nothing but a hole up to the end
+                break
+            return [*parts, (position, None)]  # no SEEK_DATA here: read the rest as it comes
         if data >= st.st_size:
-            return
+            break
         hole = os.lseek(fd, data, os.SEEK_HOLE)
-        os.lseek(fd, data, os.SEEK_SET)
-        yield False, hole - data
+        parts.append((data, hole - data))
         position = hole
+    return parts
 
 
 def try_reflink(src_fd: int, dst_fd: int) -> bool:
@@ -184,123 +207,3 @@ def try_reflink(src_fd: int, dst_fd: int) -> bool:
             return False
         raise
     return True
-
-
-def clone_or_copy(
-    src_fd: int,
-    dst_fd: int,
-    reflink: bool,
-    durable: bool = False,
-    size_hint: int = 0,
-    on_bytes: ByteCallback | None = None,
-) -> tuple[str, int, bool]:
-    """Reflink when asked and possible (then hash the clone), else copy while hashing.
-
-    Returns (oid of the bytes now in dst, size, whether it was a reflink). ``dst_fd`` must be
-    open for reading and writing.
-    """
-    if reflink and try_reflink(src_fd, dst_fd):
-        oid, size = hash_fd(dst_fd, on_bytes)
-        return oid, size, True
-    oid, size = copy_hashing(src_fd, dst_fd, durable, size_hint, on_bytes)
-    return oid, size, False
-
-
-@dataclass
-class Received:
-    """One object that arrived in a temp file, and what its bytes hash to."""
-
-    oid: str
-    path: str
-    size: int
-    actual: str
-
-    @property
-    def verified(self) -> bool:
-        return self.actual == self.oid
-
-
-class _PieceSplitter:
-    """The sink of one read: routes its bytes to the pieces, each into its own temp file,
-    hashing them as they are written; bytes between pieces are dropped."""
-
-    def __init__(
-        self,
-        pieces: tuple[Piece, ...],
-        open_temp: Callable[[str], tuple[str, int]],
-        on_bytes: ByteCallback | None = None,
-    ):
-        self.pieces = sorted(pieces, key=lambda piece: piece.offset)
-        self.open_temp = open_temp
-        self.on_bytes = on_bytes
-        self.position = 0
-        self.index = 0
-        self.current: tuple[str, int, HashingWriter] | None = None
-        self.done: list[Received] = []
-
-    def write(self, data: bytes | memoryview) -> int:
-        view = memoryview(data)
-        while view and self.index < len(self.pieces):
-            piece = self.pieces[self.index]
-            if self.position < piece.offset:  # a gap before the next piece
-                skip = min(len(view), piece.offset - self.position)
-                view, self.position = view[skip:], self.position + skip
-                continue
-            if self.current is None:
-                path, fd = self.open_temp(piece.oid)
-                self.current = (path, fd, HashingWriter(fd))
-            sink = self.current[2]
-            take = len(view) if piece.length is None else min(len(view), piece.length - sink.size)
-            sink.write(view[:take])
-            if self.on_bytes is not None:
-                self.on_bytes(take)
-            view, self.position = view[take:], self.position + take
-            if piece.length is not None and sink.size == piece.length:
-                self._close_piece()
-        return len(data)
-
-    def finish(self) -> None:
-        """After the read: a piece that runs to the end of the read is complete now."""
-        if self.current is not None and self.pieces[self.index].length is None:
-            self._close_piece()
-
-    def _close_piece(self) -> None:
-        assert self.current is not None
-        path, fd, sink = self.current
-        sink.finish()
-        os.close(fd)
-        self.done.append(Received(self.pieces[self.index].oid, path, sink.size, sink.hexdigest()))
-        self.current = None
-        self.index += 1
-
-    def discard(self) -> None:
-        """Remove every temp file (the read failed part way)."""
-        if self.current is not None:
-            os.close(self.current[1])
-            fsutil.remove_quietly(self.current[0])
-            self.current = None
-        for received in self.done:
-            fsutil.remove_quietly(received.path)
-
-
-def receive_group(
-    store: ObjectStore,
-    group: ReadGroup,
-    open_temp: Callable[[str], tuple[str, int]],
-    on_bytes: ByteCallback | None = None,
-) -> list[Received]:
-    """Run one read and cut it into its pieces, each into a fresh temp file from
-    ``open_temp(oid)`` (path, open descriptor), hashed as it is written. Returns the pieces that
-    arrived whole, verified or not; a read that fails leaves no temp file behind. ``on_bytes``
-    is told of the pieces' bytes as they arrive (progress; gaps are not counted)."""
-    splitter = _PieceSplitter(group.pieces, open_temp, on_bytes)
-    try:
-        store.read_group(group, splitter)  # type: ignore[arg-type]
-        splitter.finish()
-    except BaseException:
-        splitter.discard()
-        raise
-    if splitter.current is not None:  # the read ended inside a piece
-        os.close(splitter.current[1])
-        fsutil.remove_quietly(splitter.current[0])
-    return splitter.done
