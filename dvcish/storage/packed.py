@@ -38,7 +38,7 @@ from dvcish import fsutil
 from dvcish.errors import CorruptObjectError, DvcishError
 from dvcish.hashing import hash_bytes
 from dvcish.progress import ByteCallback
-from dvcish.storage.base import BlobInfo, ObjectStore, Piece, ReadGroup, loose_read
+from dvcish.storage.base import BlobInfo, ObjectSink, ObjectStore, Piece, ReadGroup, loose_read
 from dvcish.storage.pack_index import (
     INDEX_PREFIX,
     IndexFile,
@@ -281,6 +281,9 @@ class PackedStore(ObjectStore):
 
     def get_blob(self, key: str, dest: BinaryIO, offset: int = 0, length: int | None = None) -> int:
         return self.backend.get_blob(key, dest, offset, length)
+
+    def receive_blob(self, key: str, sink: ObjectSink) -> int:
+        return self.backend.receive_blob(key, sink)
 
     def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
         return self.backend.list_blobs(prefix)
