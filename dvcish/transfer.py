@@ -64,6 +64,7 @@ def push(
     disk under a folder remote stops the push with one line saying how much more it needs.
     Objects that ``state`` proves (verified, and unchanged since) are not hashed again."""
     try:
+        store.bound_requests(jobs)
         return _push(cache, store, tracked_list, jobs, progress or Progress(), state)
     except OSError as exc:
         if not fsutil.is_out_of_space(exc):
@@ -184,6 +185,7 @@ def fetch(
     progress = progress or Progress()
     summary = TransferSummary()
     progress.phase("reading the folder lists")
+    store.bound_requests(jobs)
     store.check_readable()
     ready = [
         tracked

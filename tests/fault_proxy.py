@@ -10,10 +10,14 @@ the faults really happened.
     cut_every     every Nth GET of a whole object: send the headers and half the body, then
                   reset the connection (a body cut short); resumed GETs (with a Range) pass
     cut_first     the first N GETs of an object, resumed ones included, are cut the same way
+    cut_ranged    the first N GETs with a Range (parts of a large object, resumes) are cut
     stall_every   every Nth GET of a whole object: send half the body, then go silent for
                   ``delay`` seconds (a read timeout in the middle of a body) and reset
     delay_every   every Nth request waits ``delay`` seconds before it is forwarded
     dead_after    from request N on, every connection is reset without an answer
+
+``FaultProxy.peak`` is the most requests it had in flight at once (counted from the request
+line to the last byte of the answer), and ``ranged`` how many GETs asked for a range.
 
 Usage: ``with FaultProxy(moto_server.endpoint_url, Faults(cut_every=4)) as proxy: proxy.url``.
 """
@@ -43,6 +47,7 @@ class Faults:
     error_every: int = 0
     cut_every: int = 0
     cut_first: int = 0
+    cut_ranged: int = 0
     stall_every: int = 0
     delay_every: int = 0
     delay: float = 0.0
@@ -63,8 +68,12 @@ class FaultProxy:
         self.injected: Counter[str] = Counter()
         self.requests = 0
         self.bytes_out = 0  # response body bytes sent to clients (for benchmarks)
+        self.in_flight = 0
+        self.peak = 0
+        self.ranged = 0
         self._numbers = itertools.count(1)
         self._gets = itertools.count(1)
+        self._ranged_gets = itertools.count(1)
         self._lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"proxy": self})
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -88,9 +97,16 @@ class FaultProxy:
             self.requests += 1
             return next(self._numbers)
 
-    def next_get(self) -> int:
+    def track(self, change: int, ranged: bool = False) -> None:
         with self._lock:
-            return next(self._gets)
+            self.in_flight += change
+            self.peak = max(self.peak, self.in_flight)
+            self.ranged += ranged
+
+    def next_get(self, ranged: bool) -> tuple[int, int]:
+        """(this GET's number, and its number among ranged GETs, or 0)."""
+        with self._lock:
+            return next(self._gets), next(self._ranged_gets) if ranged else 0
 
     def sent(self, count: int) -> None:
         with self._lock:
@@ -106,6 +122,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     proxy: FaultProxy
 
     def do_request(self) -> None:
+        ranged = self.command == "GET" and "Range" in self.headers
+        self.proxy.track(1, ranged)
+        try:
+            self._answer()
+        finally:
+            self.proxy.track(-1)
+
+    def _answer(self) -> None:
         proxy, faults = self.proxy, self.proxy.faults
         number = proxy.next_number()
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -122,9 +146,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(faults.delay)
         status, headers, payload = self._forward(body)
         if self.command == "GET" and "?" not in self.path and len(payload) > 1:
-            get, whole = proxy.next_get(), "Range" not in self.headers
+            whole = "Range" not in self.headers
+            get, ranged_get = proxy.next_get(not whole)
             stall = whole and _every(get, faults.stall_every)
-            if get <= faults.cut_first or (whole and _every(get, faults.cut_every)) or stall:
+            cut = get <= faults.cut_first or 0 < ranged_get <= faults.cut_ranged
+            if cut or (whole and _every(get, faults.cut_every)) or stall:
                 proxy.note("stall" if stall else "cut")
                 self._send_half(status, headers, payload, faults.delay if stall else 0.0)
                 return

@@ -210,6 +210,10 @@ class ObjectStore(abc.ABC):
         """How many transfers at once this store's settings ask for (None: no preference)."""
         return None
 
+    def bound_requests(self, jobs: int) -> None:  # noqa: B027 - optional hook
+        """Allow at most ``jobs`` requests in flight from now on, the parts of large objects
+        included (``-j``); call it before a transfer starts."""
+
     def check_readable(self) -> None:  # noqa: B027 - optional hook
         """Raise one clear DvcishError when the store cannot be read at all (before a fetch)."""
 

@@ -81,6 +81,9 @@ class PackedStore(ObjectStore):
     def preferred_jobs(self) -> int | None:
         return self.backend.preferred_jobs()
 
+    def bound_requests(self, jobs: int) -> None:
+        self.backend.bound_requests(jobs)
+
     def batches(self, size: int) -> bool:
         return size < self.pack_options.threshold
 

@@ -10,9 +10,7 @@ Secrets (secret_access_key, session_token) never appear in a message or a repr.
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import hashlib
 import logging
 import os
 import random
@@ -32,12 +30,19 @@ from dvcish.errors import (
     ObjectNotFoundError,
     RemoteUnavailableError,
 )
-from dvcish.hashing import CHUNK_SIZE, hash_bytes, hash_fd, new_hasher
+from dvcish.hashing import CHUNK_SIZE, hash_bytes
 from dvcish.progress import ByteCallback, ignore
-from dvcish.storage.base import BlobInfo, ObjectStore, object_key, oid_from_key
+from dvcish.storage.base import BlobInfo, ObjectSink, ObjectStore, object_key, oid_from_key
 from dvcish.storage.s3_errors import OVERLOADED, TRANSIENT, error_code, error_status, explain
 from dvcish.storage.s3_log import log_requests
 from dvcish.storage.s3_options import S3Options, parse_s3_url
+from dvcish.storage.s3_parts import (
+    AtOffset,
+    Requests,
+    content_md5,
+    download_in_parts,
+    upload_in_parts,
+)
 
 # Asking about at most this many oids sends one HEAD per oid; more lists the fan-out prefixes.
 HEAD_THRESHOLD = 64
@@ -46,8 +51,6 @@ FULL_LISTING_PAGES = 16
 # Files below this go up in one PutObject; larger ones as a multipart upload.
 MULTIPART_THRESHOLD = 64 << 20
 PART_SIZE = 16 << 20
-PART_CONCURRENCY = 4
-MAX_PARTS = 10_000
 DELETE_BATCH = 1000
 DEFAULT_REGION = "us-east-1"
 # Instance-metadata (IMDS) credential lookups: one short attempt, so "no credentials" is quick.
@@ -90,7 +93,8 @@ class S3Store(ObjectStore):
         self._root = f"{self.prefix}/" if self.prefix else ""
         self._client: Any = None
         self._lock = threading.Lock()
-        self._failures_in_a_row = 0  # failed attempts since the last answer (see _retrying)
+        self._failures_in_a_row = 0  # failed attempts since the last answer (see retrying)
+        self.requests = Requests(options.jobs)  # -j: the requests in flight, parts included
 
     def __repr__(self) -> str:
         return f"S3Store({self.description!r})"
@@ -98,9 +102,12 @@ class S3Store(ObjectStore):
     def preferred_jobs(self) -> int | None:
         return self.options.jobs
 
+    def bound_requests(self, jobs: int) -> None:
+        self.requests.resize(jobs)
+
     def check_readable(self) -> None:
         """One cheap listing; raises a DvcishError naming the bucket when it cannot be read."""
-        with self._errors("checking the bucket"):
+        with self.errors("checking the bucket"):
             self.client().list_objects_v2(Bucket=self.bucket, Prefix=self._root, MaxKeys=1)
 
     def exists(self, oid: str) -> bool:
@@ -113,7 +120,7 @@ class S3Store(ObjectStore):
                 raise
             return True
 
-        return self._retrying(f"looking up object {oid}", attempt)
+        return self.retrying(f"looking up object {oid}", attempt)
 
     def missing(self, oids: Iterable[str]) -> set[str]:
         wanted = set(oids)
@@ -133,7 +140,7 @@ class S3Store(ObjectStore):
         over the 256 prefixes): a small remote is cheaper to list in full, a page of 1,000 keys
         at a time, than with one request per prefix (this matters on servers whose listing
         cost grows with the bucket, such as moto)."""
-        with self._errors("listing objects"):
+        with self.errors("listing objects"):
             page = self.client().list_objects_v2(
                 Bucket=self.bucket, Prefix=f"{self._root}{fanout}/", MaxKeys=1000
             )
@@ -150,16 +157,40 @@ class S3Store(ObjectStore):
         last = -1 if length is None else offset + length - 1
         return self.read_into(self._root + key, dest, f"downloading {key}", key, offset, last)
 
+    def receive_blob(self, key: str, sink: ObjectSink) -> int:
+        """One GET; past ``multipart_threshold`` bytes it stops after the first part and the
+        rest comes in ranged GETs at once (s3_parts.download_in_parts)."""
+        size = 0
+
+        def sized(total: int) -> int:
+            nonlocal size
+            size = total
+            return total - 1 if total < self.multipart_threshold else self.part_size - 1
+
+        action = f"downloading {key}"
+        got = self.read_into(self._root + key, AtOffset(sink, 0), action, key, sized=sized)
+        if got < size:
+            download_in_parts(self, self._root + key, sink, got, size, action, key)
+        return size
+
     def read_into(
-        self, key: str, sink: BinaryIO, action: str, oid: str, first: int = 0, last: int = -1
+        self,
+        key: str,
+        sink: BinaryIO | AtOffset,
+        action: str,
+        oid: str,
+        first: int = 0,
+        last: int = -1,
+        sized: Callable[[int], int] | None = None,
     ) -> int:
         """Stream bytes ``first``..``last`` (inclusive; -1: to the end) of ``key`` into ``sink``
-        under ``_retrying``: a body cut short resumes at the next byte it lacks. Returns the
+        under ``retrying``: a body cut short resumes at the next byte it lacks. ``sized(total)``
+        is told the object's size on the first answer and says where to stop. Returns the
         bytes written; ObjectNotFoundError (for ``oid``) when the key is absent."""
         done = 0
 
         def attempt() -> int:
-            nonlocal done
+            nonlocal done, last, sized
             start = first + done
             if 0 <= last < start:
                 return done
@@ -174,29 +205,34 @@ class S3Store(ObjectStore):
                 if done and error_status(exc) == 416:
                     return done  # the cut came after the last byte
                 raise
+            if sized is not None:
+                last, sized = sized(start + int(response["ContentLength"])), None
             body = response["Body"]
             try:
                 for chunk in body.iter_chunks(CHUNK_SIZE):
-                    sink.write(chunk)
-                    done += len(chunk)
+                    wanted = chunk if last < 0 else chunk[: last + 1 - first - done]
+                    sink.write(wanted)
+                    done += len(wanted)
+                    if 0 <= last < first + done:
+                        break
             finally:
                 body.close()
             return done
 
-        return self._retrying(action, attempt, lambda: done)
+        return self.retrying(action, attempt, lambda: done)
 
     def put_blob(self, key: str, data: bytes) -> None:
         extra = {"ServerSideEncryption": self.options.sse} if self.options.sse else {}
-        self._retrying(
+        self.retrying(
             f"uploading {key}",
             lambda: self.client().put_object(
-                Bucket=self.bucket, Key=self._root + key, Body=data, **_md5(data), **extra
+                Bucket=self.bucket, Key=self._root + key, Body=data, **content_md5(data), **extra
             ),
         )
 
     def list_blobs(self, prefix: str) -> Iterator[BlobInfo]:
         paginator = self.client().get_paginator("list_objects_v2")
-        with self._errors("listing"):
+        with self.errors("listing"):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=self._root + prefix):
                 for item in page.get("Contents", ()):
                     key = item["Key"][len(self._root) :]
@@ -221,17 +257,19 @@ class S3Store(ObjectStore):
             if size < self.multipart_threshold:
                 data = src.read()
                 _check_hash(hash_bytes(data), oid, source_path)
-                self._retrying(
+                self.retrying(
                     f"uploading object {oid}",
                     lambda: self.client().put_object(
-                        Bucket=self.bucket, Key=self.key_of(oid), Body=data, **_md5(data), **extra
+                        Bucket=self.bucket,
+                        Key=self.key_of(oid),
+                        Body=data,
+                        **content_md5(data),
+                        **extra,
                     ),
                 )
                 (on_bytes or ignore)(len(data))
                 return
-            _check_hash(hash_fd(src.fileno())[0], oid, source_path)  # refuse before sending
-            src.seek(0)
-            self._put_multipart(oid, src, size, source_path, extra, on_bytes or ignore)
+            upload_in_parts(self, oid, src, size, proven, extra, on_bytes or ignore)
 
     def list(self) -> Iterator[str]:
         yield from self._list_keys(self._root)
@@ -240,6 +278,7 @@ class S3Store(ObjectStore):
         self.delete_blobs(object_key(oid) for oid in oids)
 
     def close(self) -> None:
+        self.requests.close()
         with self._lock:
             client, self._client = self._client, None
         if client is not None:
@@ -255,7 +294,7 @@ class S3Store(ObjectStore):
         """The shared boto3 S3 client, created on first use (boto3 clients are thread-safe)."""
         with self._lock:
             if self._client is None:
-                with self._errors("connecting"):
+                with self.errors("connecting"):
                     self._client = self._make_client()
             return self._client
 
@@ -270,7 +309,7 @@ class S3Store(ObjectStore):
         config = Config(
             signature_version="s3v4",
             retries={"mode": "standard"},
-            max_pool_connections=opts.jobs + PART_CONCURRENCY,
+            max_pool_connections=max(opts.jobs, self.requests.jobs, 32),
             connect_timeout=opts.connect_timeout,
             read_timeout=opts.read_timeout,
             s3={"addressing_style": opts.addressing_style},
@@ -311,7 +350,7 @@ class S3Store(ObjectStore):
         low, high = bounds
         found: set[str] = set()
         paginator = self.client().get_paginator("list_objects_v2")
-        with self._errors("listing objects"):
+        with self.errors("listing objects"):
             pages = paginator.paginate(
                 Bucket=self.bucket, Prefix=self._root, StartAfter=f"{self._root}{low}"
             )
@@ -327,7 +366,7 @@ class S3Store(ObjectStore):
 
     def _list_keys(self, prefix: str) -> Iterator[str]:
         paginator = self.client().get_paginator("list_objects_v2")
-        with self._errors("listing objects"):
+        with self.errors("listing objects"):
             for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
                 for item in page.get("Contents", ()):
                     oid = oid_from_key(item["Key"][len(self._root) :])
@@ -338,7 +377,7 @@ class S3Store(ObjectStore):
         return set(self._list_keys(f"{self._root}{fanout}/"))
 
     def _delete_batch(self, keys: list[str]) -> None:
-        with self._errors("deleting objects"):
+        with self.errors("deleting objects"):
             response = self.client().delete_objects(
                 Bucket=self.bucket,
                 Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
@@ -353,64 +392,7 @@ class S3Store(ObjectStore):
                 )
             )
 
-    def _put_multipart(
-        self,
-        oid: str,
-        src: BinaryIO,
-        size: int,
-        source_path: str,
-        extra: dict[str, str],
-        report: ByteCallback = ignore,
-    ) -> None:
-        """Upload in parts, hashing them as read; complete (make visible) only if the hash fits."""
-        target = {"Bucket": self.bucket, "Key": self.key_of(oid)}
-        part_size = max(self.part_size, -(-size // MAX_PARTS))
-        with self._errors(f"uploading object {oid}"):
-            started = self.client().create_multipart_upload(**target, **extra)
-            upload = {**target, "UploadId": started["UploadId"]}
-            try:
-                parts, digest = self._upload_parts(upload, src, part_size, report)
-                _check_hash(digest, oid, source_path, "(it changed while uploading)")
-                self.client().complete_multipart_upload(**upload, MultipartUpload={"Parts": parts})
-            except BaseException:
-                with contextlib.suppress(bx.BotoCoreError, bx.ClientError):
-                    self.client().abort_multipart_upload(**upload)
-                raise
-
-    def _upload_parts(
-        self, upload: dict[str, str], src: BinaryIO, part_size: int, report: ByteCallback
-    ) -> tuple[list[dict[str, Any]], str]:
-        """Read and hash parts in order; send up to PART_CONCURRENCY at a time. (parts, hash)"""
-        hasher = new_hasher()
-        slots = threading.BoundedSemaphore(PART_CONCURRENCY)  # bounds the parts held in memory
-        failed = threading.Event()
-
-        def send(number: int, chunk: bytes) -> dict[str, Any]:
-            try:
-                response = self._retrying(
-                    f"uploading part {number} of {upload['Key']}",
-                    lambda: self.client().upload_part(
-                        **upload, PartNumber=number, Body=chunk, **_md5(chunk)
-                    ),
-                )
-                report(len(chunk))
-                return {"PartNumber": number, "ETag": response["ETag"]}
-            except BaseException:
-                failed.set()
-                raise
-            finally:
-                slots.release()
-
-        with ThreadPoolExecutor(max_workers=PART_CONCURRENCY) as pool:
-            futures = []
-            while not failed.is_set() and (chunk := src.read(part_size)):
-                hasher.update(chunk)
-                slots.acquire()
-                futures.append(pool.submit(send, len(futures) + 1, chunk))
-            parts = [f.result() for f in futures]
-        return parts, hasher.hexdigest()
-
-    def _retrying(
+    def retrying(
         self, action: str, attempt: Callable[[], _T], progress: Callable[[], int] | None = None
     ) -> _T:
         """Run ``attempt`` (a request, and its streamed body) until it succeeds: the one retry.
@@ -434,7 +416,8 @@ class S3Store(ObjectStore):
                 )
             before = progress() if progress is not None else 0
             try:
-                result = attempt()
+                with self.requests.slot():
+                    result = attempt()
             except (bx.BotoCoreError, bx.ClientError) as exc:
                 transient = isinstance(exc, TRANSIENT) or (
                     isinstance(exc, bx.ClientError) and error_status(exc) in OVERLOADED
@@ -468,7 +451,7 @@ class S3Store(ObjectStore):
             return self._failures_in_a_row >= DEAD_AFTER
 
     @contextlib.contextmanager
-    def _errors(self, action: str) -> Iterator[None]:
+    def errors(self, action: str) -> Iterator[None]:
         """Turn any boto3/botocore failure inside the block into a one-line DvcishError."""
         try:
             yield
@@ -483,13 +466,6 @@ class S3Store(ObjectStore):
         for secret in self.options.secrets():
             message = message.replace(secret, "***")
         return " ".join(message.split())
-
-
-def _md5(data: bytes) -> dict[str, str]:
-    """A Content-MD5 header: the server refuses bytes damaged on the way."""
-    return {
-        "ContentMD5": base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
-    }
 
 
 def _check_hash(actual: str, oid: str, source_path: str, why: str = "") -> None:

@@ -277,14 +277,14 @@ def test_sse_is_requested_for_single_and_multipart_uploads(moto_server, tmp_path
 def test_multipart_upload_that_hashes_wrong_is_aborted(
     request: pytest.FixtureRequest, tmp_path: Path, server_fixture: str
 ) -> None:
-    # put() refuses a wrong file before uploading; this is the second guard, for a file that
-    # changes between that check and the upload: the parts are hashed again as they are sent.
+    # The parts are hashed as they are read and sent; the upload is completed (made visible)
+    # only when the whole file hashes to the oid, aborted otherwise.
     server = request.getfixturevalue(server_fixture)
     store = make_store(server.new_bucket())
-    store.part_size = 5 << 20
+    store.multipart_threshold = store.part_size = 5 << 20
     source = _write(tmp_path, b"x" * (11 << 20))
-    with open(source, "rb") as src, pytest.raises(CorruptObjectError, match="changed while"):
-        store._put_multipart(OID, src, source.stat().st_size, str(source), {})
+    with pytest.raises(CorruptObjectError, match="does not hash to .* nothing stored"):
+        store.put(OID, str(source))
     assert not store.exists(OID)
     assert list(store.list()) == []
     if server.name == "moto":  # rclone does not implement ListMultipartUploads
