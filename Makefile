@@ -12,7 +12,8 @@ DVC_VENV := benchmarks/.venv-dvc
 # it runs as root with apt-get (CI does), and names them otherwise. strace kills and fails
 # commands for the crash-point sweep (tests/test_crash_sweep.py; without it the sweep is skipped
 # and says why; `DVCISH_CRASH_SWEEP=full make test` runs all 643 kill points, ~7 more minutes).
-TEST_TOOLS := xxh128sum:xxhash unzip:unzip strace:strace
+# mkfs.xfs makes the loop-mounted XFS image on which tests/test_reflink_xfs.py proves reflinks.
+TEST_TOOLS := xxh128sum:xxhash unzip:unzip strace:strace mkfs.xfs:xfsprogs
 
 .PHONY: demo test test-tools lint bench clean venv
 
