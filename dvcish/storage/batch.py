@@ -33,10 +33,9 @@ BATCH_LIMIT = 8192
 class DurableBatch:
     """Temp files waiting for their final names under ``root``; thread-safe."""
 
-    def __init__(self, root: str, limit: int = BATCH_LIMIT, durable: bool = True):
+    def __init__(self, root: str, limit: int = BATCH_LIMIT):
         self.root = root
         self.limit = limit
-        self.durable = durable  # False: renames only (a throwaway cache needs no barrier)
         self._staged: dict[str, str] = {}  # final path -> temp path
         self._lock = threading.Lock()
         # told the final paths of each commit's renames (an add that may have to undo them)
@@ -66,9 +65,7 @@ class DurableBatch:
         if not staged:
             return 0
         few = len(staged) <= FSYNC_EACH_MAX
-        if not self.durable:
-            pass
-        elif few:
+        if few:
             for tmp in staged.values():
                 fsutil.fsync_path(tmp)
         else:
@@ -85,9 +82,7 @@ class DurableBatch:
         finally:
             if self.on_renamed is not None and renamed:
                 self.on_renamed(renamed)
-        if not self.durable:
-            pass
-        elif few:
+        if few:
             for folder in {os.path.dirname(final) for final in staged}:
                 fsutil.fsync_dir(folder)
         else:

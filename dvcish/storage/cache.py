@@ -42,8 +42,8 @@ class ChangedWhileAddingError(DvcishError):
 
 
 class Cache(LocalStore):
-    def __init__(self, root: str, durable: bool = True):
-        super().__init__(root, f"cache {os.path.abspath(root)}", durable)
+    def __init__(self, root: str):
+        super().__init__(root, description=f"cache {os.path.abspath(root)}")
         self.removals = 0  # objects this process removed (quarantine, delete): see presence.py
 
     def create_layout(self) -> None:
@@ -166,7 +166,7 @@ class Cache(LocalStore):
         does not is read again alone, once. Returns (oid, size or the error) for each piece.
         ``on_bytes`` is told of the bytes as they arrive (a piece read again counts again)."""
         outcomes: list[tuple[str, int | DvcishError]] = []
-        received = receive_group(store, group, self._open_temp, on_bytes, self.batch.durable)
+        received = receive_group(store, group, self._open_temp, on_bytes)
         arrived = {item.oid: item for item in received}
         for piece in group.pieces:
             item = arrived.get(piece.oid)
@@ -191,7 +191,7 @@ class Cache(LocalStore):
             (Piece(piece.oid, 0, piece.length),),
             group.origin,
         )
-        again = receive_group(store, alone, self._open_temp, on_bytes, self.batch.durable)
+        again = receive_group(store, alone, self._open_temp, on_bytes)
         if again and again[0].verified:
             return again[0]
         for item in again:
@@ -342,7 +342,7 @@ class CacheWriter:
             try:
                 src = os.open(path, os.O_RDONLY)
                 try:
-                    how = CopyHow(reflink=self.use_reflink, durable=self.cache.batch.durable)
+                    how = CopyHow(reflink=self.use_reflink, durable=True)
                     copied = copy_file(src, dst, how, self.on_bytes)
                     _check_unchanged(path, expected, os.fstat(src), copied.size)
                 finally:

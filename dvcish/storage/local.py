@@ -31,14 +31,13 @@ class LocalStore(ObjectStore):
     where the filesystem shares extents), hashing it unless it is proven, and stages it in a
     ``DurableBatch``: ``flush`` makes the bytes durable, renames them into place and makes the
     names durable (the durability rule in storage/batch.py). An interrupted writer never leaves
-    a partial object under a final name. ``durable=False`` (a throwaway cache) keeps the
-    renames and drops the barriers.
+    a partial object under a final name.
     """
 
-    def __init__(self, root: str, description: str | None = None, durable: bool = True):
+    def __init__(self, root: str, description: str | None = None):
         self.root = os.path.abspath(root)
         self.description = description or f"folder {self.root}"
-        self.batch = DurableBatch(self.root, durable=durable)
+        self.batch = DurableBatch(self.root)
         self.reflink_works = True  # until a large put finds the filesystem cannot
 
     def path_of(self, oid: str) -> str:
@@ -109,7 +108,7 @@ class LocalStore(ObjectStore):
             try:
                 src = os.open(source_path, os.O_RDONLY)
                 try:
-                    how = CopyHow(self._reflink(src), proven, self.batch.durable)
+                    how = CopyHow(self._reflink(src), proven, durable=True)
                     copied = copy_file(src, dst, how, on_bytes)
                 finally:
                     os.close(src)

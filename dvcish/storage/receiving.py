@@ -175,16 +175,16 @@ def receive_group(
     group: ReadGroup,
     open_temp: Callable[[str], tuple[str, int]],
     on_bytes: ByteCallback | None = None,
-    durable: bool = False,
 ) -> list[Received]:
     """Run one read and cut it into its pieces, each into a fresh temp file from
     ``open_temp(oid)`` (path, descriptor open for reading and writing), hashed as it arrives.
     Returns the pieces that arrived whole, verified or not; a read that fails leaves no temp
     file behind. A whole object is received by the store's ``receive_blob`` (a kernel copy from
     a folder, parallel ranged reads from S3). ``on_bytes`` is told of the pieces' bytes as they
-    arrive (progress; gaps are not counted); ``durable``: the temp files will be made durable."""
+    arrive (progress; gaps are not counted). Everything received goes into the cache, to be
+    made durable: a whole object's pages are handed to the disk as they arrive."""
     if _is_whole_object(group):
-        return [_receive_whole(store, group, open_temp, on_bytes, durable)]
+        return [_receive_whole(store, group, open_temp, on_bytes)]
     splitter = _PieceSplitter(group.pieces, open_temp, on_bytes)
     try:
         store.read_group(group, splitter)  # type: ignore[arg-type]
@@ -210,11 +210,10 @@ def _receive_whole(
     group: ReadGroup,
     open_temp: Callable[[str], tuple[str, int]],
     on_bytes: ByteCallback | None,
-    durable: bool,
 ) -> Received:
     oid = group.pieces[0].oid
     path, fd = open_temp(oid)
-    sink = ObjectFile(fd, durable, on_bytes)
+    sink = ObjectFile(fd, durable=True, on_bytes=on_bytes)
     try:
         try:
             store.receive_blob(group.key, sink)
