@@ -27,6 +27,14 @@ WORKLOAD_TARGETS = {
     ("small", "push"): 0.15,
     ("small", "clone_pull"): 0.15,
     ("large", "add"): 0.30,
+    # Large files: every step at most DVC's time; nothing-to-do steps at most 0.3 of it.
+    **{("large", step): 1.0 for step in ("push", "checkout_prev", "checkout_back", "clone_pull")},
+    **{("large", step): 0.3 for step in ("status_clean", "push_noop")},
+    **{("large4g", step): 1.0 for step in ("add", "push", "checkout_prev", "checkout_back")},
+    ("large4g", "clone_pull"): 1.0,
+    **{("large4g", step): 0.3 for step in ("status_clean", "push_noop")},
+    ("large_s3", "push"): 0.7,
+    ("large_s3", "clone_pull"): 0.7,
     ("s3", "push"): 0.10,
     ("s3", "push_noop"): 0.10,
     ("s3", "clone_pull"): 0.15,
@@ -36,10 +44,23 @@ WAN_SECONDS = {"push": 10.0, "clone_pull": 10.0}
 # Requests dvcish may send for a step (counted by the proxy in the "wan" variant).
 REQUEST_LIMITS = {"push": 30}
 PARTIAL_LIMIT = 2.0  # a partial pull downloads at most this multiple of the bytes it wants
-# dvcish wall time against a floor of the same group: (floor, factor).
+# dvcish wall time against a floor of the same group: (floor, factor). Large files: `cp` for
+# workspace writes, `cp` + `sync` for durable ones (the cache, a folder remote); a pull makes
+# both, so its floor is their sum ("cp_sync+cp").
+LARGE_FLOORS = {
+    "add": ("cp_sync", 1.3),
+    "push": ("cp_sync", 1.3),
+    "checkout_prev": ("cp", 1.3),
+    "checkout_back": ("cp", 1.3),
+    "clone_pull": ("cp_sync+cp", 1.3),
+}
 FLOOR_TARGETS = {
     ("s3", "push"): ("s3_put", 1.25),
     ("s3", "clone_pull"): ("s3_get", 1.25),
+    **{("large", step): target for step, target in LARGE_FLOORS.items()},
+    **{("large4g", step): target for step, target in LARGE_FLOORS.items()},
+    ("large_s3", "push"): ("tm_put", 1.2),
+    ("large_s3", "clone_pull"): ("tm_get", 1.2),
 }
 
 
@@ -123,8 +144,9 @@ def _targets(group, step, ratio, ours, floors) -> list[tuple[str, bool | None]]:
         found.append((f"≤{limit_s:.0f} s", None if ours is None else ours <= limit_s))
     if (workload, step) in FLOOR_TARGETS:
         name, factor = FLOOR_TARGETS[(workload, step)]
-        floor_secs = floors.get((group, "floor", name))
-        kind = name.replace("s3_", "").upper()
+        parts = [floors.get((group, "floor", part)) for part in name.split("+")]
+        floor_secs = None if None in parts else sum(parts)
+        kind = name.replace("s3_", "").replace("cp_sync", "cp+sync").replace("tm_", "TM ").upper()
         if floor_secs is None:
             found.append((f"≤{factor}× {kind} floor", None))
         else:
@@ -226,7 +248,7 @@ def render(results: dict) -> str:
 
 
 def _group_order(key: tuple[str, str, str]) -> tuple:
-    order = ["small", "large", "s3", "scale", "million"]
+    order = ["small", "large", "large4g", "s3", "large_s3", "scale", "million"]
     workload = order.index(key[0]) if key[0] in order else len(order)
     return workload, key[1] != "default", key[1], key[2]
 

@@ -3,6 +3,9 @@
 Workloads:
   small  20,000 files of 1-8 KiB in 100 folders, local-folder remote
   large  two files of 512 MiB, local-folder remote
+  large4g  one file of 4 GiB, local-folder remote (needs about 40 GB of disk)
+  large_s3  one file of 2 GiB, S3 remote on local moto and `rclone serve s3` servers; its floors
+         are boto3's TransferManager (multipart both ways) with the same concurrency
   s3     5,000 files of 1-8 KiB, S3 remote on local moto and `rclone serve s3` servers
   scale  128,000 files of 1-16 KiB in 100 folders (ImageNet's shape, 1/10 of it), both tools
   million  1,280,000 files of 1-16 KiB in 1,000 folders (ImageNet's size), dvcish alone; the
@@ -51,8 +54,17 @@ from tests.fault_proxy import FaultProxy, Faults  # noqa: E402
 
 WORK = HERE / "work"
 BIN = Path(sys.executable).parent
-WORKLOADS = ("small", "large", "s3", "scale", "million")
-DEFAULTS = {"small": 20_000, "s3": 20_000, "scale": 128_000, "million": 1_280_000, "large_mib": 512}
+WORKLOADS = ("small", "large", "large4g", "s3", "large_s3", "scale", "million")
+S3_WORKLOADS = ("s3", "large_s3")
+DEFAULTS = {
+    "small": 20_000,
+    "s3": 20_000,
+    "scale": 128_000,
+    "million": 1_280_000,
+    "large_mib": 512,
+    "large4g_mib": 4096,
+    "large_s3_mib": 2048,
+}
 # Workloads whose repositories link the master copy instead of copying it, and drop their
 # cache before the clone: at a million files every copy costs 13 GB of disk.
 LINKED = ("scale", "million")
@@ -78,6 +90,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--scale-files", type=int, help="files in `scale` (default 128000 × scale)")
     p.add_argument("--million-files", type=int, help="files in `million` (default 1280000 × scale)")
     p.add_argument("--large-mib", type=int, help="size of each `large` file (default 512 × scale)")
+    p.add_argument("--large4g-mib", type=int, help="size of the `large4g` file (4096 × scale)")
+    p.add_argument("--large-s3-mib", type=int, help="size of the `large_s3` file (2048 × scale)")
     p.add_argument(
         "--s3-runs", type=int, default=1, help="runs of `s3` per server (default 1: ~8 min each)"
     )
@@ -120,6 +134,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     if args.hardlink_runs is None:
         args.hardlink_runs = 0 if args.quick else 1
     args.large_mib = args.large_mib or max(1, round(DEFAULTS["large_mib"] * scale))
+    args.large4g_mib = args.large4g_mib or max(1, round(DEFAULTS["large4g_mib"] * scale))
+    args.large_s3_mib = args.large_s3_mib or max(1, round(DEFAULTS["large_s3_mib"] * scale))
     args.workload = args.workload or list(WORKLOADS)
     args.tools = [t for t in args.tools.split(",") if t]
     args.servers = [s for s in args.servers.split(",") if s]
@@ -133,6 +149,8 @@ def specs(args: argparse.Namespace) -> dict[str, DatasetSpec]:
     return {
         "small": small_files(args.files),
         "large": large_files(2, args.large_mib * MIB),
+        "large4g": large_files(1, args.large4g_mib * MIB),
+        "large_s3": large_files(1, args.large_s3_mib * MIB),
         "s3": small_files(args.s3_files),
         "scale": imagenet_files(args.scale_files),
         "million": imagenet_files(args.million_files),
@@ -159,16 +177,16 @@ class Bench:
         tools = ["dvcish"] if name == "million" else ["dvcish", "dvc"]
         tools = [t for t in tools if t in self.tools]
         runs = {"scale": self.args.scale_runs, "million": self.args.scale_runs}.get(name)
-        runs = runs or {"s3": self.args.s3_runs}.get(name, self.args.runs)
+        runs = runs or {"s3": self.args.s3_runs, "large_s3": 1}.get(name, self.args.runs)
         variants = [("default", None, r) for r in range(1, runs + 1)]
         if name in self.args.hardlink_workloads:
             variants += [("hardlink", "hardlink", r) for r in range(1, self.args.hardlink_runs + 1)]
         for variant, cache_type, run in variants:
             order = tools if run % 2 == 1 else tools[::-1]
-            if name == "s3":
+            if name in S3_WORKLOADS:
                 for server in self.args.servers:
                     self.s3_run(name, spec, master, run, order, server, 0.0)
-                    if self.args.wan_ms > 0:
+                    if self.args.wan_ms > 0 and name == "s3":
                         self.s3_run(name, spec, master, run, order, server, self.args.wan_ms)
             else:
                 self.local_run(name, variant, cache_type, spec, master, run, order)
@@ -200,7 +218,14 @@ class Bench:
                 proxy = stack.enter_context(FaultProxy(server.endpoint, faults))
                 endpoint = proxy.url
             measured = floors.s3_floors(
-                server, "floor", master, base / "floors", env, self.args.jobs, endpoint
+                server,
+                "floor",
+                master,
+                base / "floors",
+                env,
+                self.args.jobs,
+                endpoint,
+                transfer_manager=name == "large_s3",
             )
             self.floors(ctx, measured)
             for tool in order:
@@ -334,6 +359,10 @@ def _help(tool: Tool, args: list[str]) -> str:
     return out.stdout if out.returncode == 0 else ""
 
 
+def _large_mib(args: argparse.Namespace, workload: str) -> int:
+    return {"large": args.large_mib, "large4g": args.large4g_mib}.get(workload, args.large_s3_mib)
+
+
 def _load() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -357,14 +386,14 @@ def main(argv: list[str]) -> int:
         "command": "benchmarks/run.py " + " ".join(argv),
         "workloads": ", ".join(
             f"{n}: {workload_specs[n].files} files"
-            + (f" of {args.large_mib} MiB" if n == "large" else "")
+            + (f" of {_large_mib(args, n)} MiB" if n.startswith("large") else "")
             for n in args.workload
         ),
         "runs": f"{args.runs} (s3: {args.s3_runs} per server; scale: {args.scale_runs}; "
         f"hardlink cache: {args.hardlink_runs})",
         "load average at start / end": f"{load_start} / {_load()}",
         "jobs": args.jobs,
-        "S3 servers": ", ".join(args.servers) if "s3" in args.workload else "—",
+        "S3 servers": ", ".join(args.servers) if set(S3_WORKLOADS) & set(args.workload) else "—",
     }
     results = {
         "meta": {
