@@ -26,7 +26,13 @@ REMOTE = typer.Option(
     help="Remote name (default: core.remote).",
     autocompletion=complete_remote,
 )
-JOBS = typer.Option(None, "-j", "--jobs", min=1, help="Parallel transfers (default 4x CPUs).")
+JOBS = typer.Option(
+    None,
+    "-j",
+    "--jobs",
+    min=1,
+    help="Parallel transfers, and S3 requests in flight, parts included (default 4x CPUs).",
+)
 REVS = typer.Option(
     None, "--rev", metavar="REV", help="Also the data at this git revision (repeatable)."
 )
