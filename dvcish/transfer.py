@@ -92,7 +92,7 @@ def _push(
     unsafe: set[str] = set()  # objects not on the remote after their batch: their trees wait
     for wanted in wanted_batches(cache, tracked_list, PUSH_BATCH):
         summary.failed.extend(wanted.problems())
-        _push_batch(cache, store, wanted, jobs, progress, summary, unsafe)
+        _push_batch(cache, store, wanted, jobs, progress, summary, unsafe, state)
     return summary
 
 
@@ -104,6 +104,7 @@ def _push_batch(
     progress: Progress,
     summary: TransferSummary,
     unsafe: set[str],
+    state: StatCache | None,
 ) -> None:
     candidates = wanted.all_oids()
     not_cached = cache.missing(candidates)

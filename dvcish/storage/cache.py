@@ -308,12 +308,12 @@ class CacheWriter:
 
     def commit(self, state: StatCache | None = None) -> None:
         """Make what was added durable and visible; tell ``state`` which large objects were
-        verified on the way in."""
+        verified on the way in (without it they wait for a later commit that has it)."""
         self.cache.flush()
         if state is not None:
             for oid, key in self.written.items():
                 state.record_verified(oid, key)
-        self.written.clear()
+            self.written.clear()
 
     def abort(self) -> None:
         self.cache.discard()
