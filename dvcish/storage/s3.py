@@ -38,9 +38,9 @@ from dvcish.storage.s3_log import log_requests
 from dvcish.storage.s3_options import S3Options, parse_s3_url
 from dvcish.storage.s3_parts import (
     AtOffset,
+    Ranges,
     Requests,
     content_md5,
-    download_in_parts,
     upload_in_parts,
 )
 
@@ -158,20 +158,15 @@ class S3Store(ObjectStore):
         return self.read_into(self._root + key, dest, f"downloading {key}", key, offset, last)
 
     def receive_blob(self, key: str, sink: ObjectSink) -> int:
-        """One GET; past ``multipart_threshold`` bytes it stops after the first part and the
-        rest comes in ranged GETs at once (s3_parts.download_in_parts)."""
-        size = 0
-
-        def sized(total: int) -> int:
-            nonlocal size
-            size = total
-            return total - 1 if total < self.multipart_threshold else self.part_size - 1
-
-        action = f"downloading {key}"
-        got = self.read_into(self._root + key, AtOffset(sink, 0), action, key, sized=sized)
-        if got < size:
-            download_in_parts(self, self._root + key, sink, got, size, action, key)
-        return size
+        """One GET; from ``multipart_threshold`` bytes on, it keeps only the first of the
+        object's ranges, and the others start in ranged GETs the moment its size is known
+        (s3_parts.Ranges)."""
+        ranges = Ranges(self, self._root + key, sink, f"downloading {key}", key)
+        try:
+            self.read_into(ranges.key, AtOffset(sink, 0), ranges.action, key, sized=ranges.start)
+        finally:
+            ranges.wait()
+        return ranges.size
 
     def read_into(
         self,

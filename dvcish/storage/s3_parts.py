@@ -7,9 +7,10 @@
 - ``upload_in_parts``: a multipart upload. The object's own thread reads the parts in order
   (hashing them unless the file is proven) into part-sized buffers and hands each to the pool;
   the upload is completed (made visible) only when the hash matches, aborted otherwise.
-- ``download_in_parts``: ranged GETs, each written at its offset into the object's temp file
-  as it streams (no buffer: ``ObjectSink.write_at``); the receiving side hashes the file as
-  one object before anything renames it (storage/receiving.py).
+- ``Ranges``: a large download in one range per request slot (at least a part each): the
+  first GET keeps streaming the first range while ranged GETs bring the others at once, each
+  written at its offset as it streams (no buffer: ``ObjectSink.write_at``); the receiving side
+  hashes the file as one object before anything renames it (storage/receiving.py).
 
 An interrupted download restarts cleanly: a part cut short resumes where it stopped within
 the run (S3Store.read_into), but a failed or killed run leaves no part behind (the temp file is
@@ -96,6 +97,8 @@ class S3Store(Protocol):
     def retrying(
         self, action: str, attempt: Callable[[], _T], progress: Callable[[], int] | None = None
     ) -> _T: ...
+
+    multipart_threshold: int
 
     def read_into(
         self, key: str, sink: AtOffset, action: str, oid: str, first: int = 0, last: int = -1
@@ -192,24 +195,39 @@ def _send_parts(
     return [future.result() for future in futures], None if hasher is None else hasher.hexdigest()
 
 
-def download_in_parts(
-    store: S3Store, key: str, sink: ObjectSink, start: int, size: int, action: str, oid: str
-) -> None:
-    """Bring bytes ``start``.. ``size`` of ``key`` into ``sink`` with ranged GETs in parallel,
-    each written at its offset as it streams."""
-    step = part_size_for(store, size)
-    futures = []
-    for offset in range(start, size, step):
-        last = min(offset + step, size) - 1
-        writer = AtOffset(sink, offset)
-        futures.append(
-            store.requests.submit(
-                lambda w=writer, o=offset, e=last: store.read_into(key, w, action, oid, o, e)
-            )
-        )
-    errors = [error for error in (future.exception() for future in futures) if error]
-    if errors:
-        raise errors[0]
+class Ranges:
+    """The ranged GETs of one download, one range per request slot (at least a part): the
+    object's first GET keeps the first range and ``start`` sends the others at once, each
+    written at its offset as it streams. Few long ranges rather than many parts: some servers
+    (moto) assemble the whole object for every ranged GET of a multipart upload."""
+
+    def __init__(self, store: S3Store, key: str, sink: ObjectSink, action: str, oid: str):
+        self.store, self.key, self.sink, self.action, self.oid = store, key, sink, action, oid
+        self.size = 0
+        self._futures: list[Future[int]] = []
+
+    def start(self, size: int) -> int:
+        """The object has ``size`` bytes: send the ranges after the first; where the first
+        GET stops (its last byte)."""
+        self.size = size
+        store = self.store
+        if size < store.multipart_threshold:
+            return size - 1
+        step = max(part_size_for(store, size), -(-size // store.requests.jobs))
+        for offset in range(step, size, step):
+            last = min(offset + step, size) - 1
+            self._futures.append(store.requests.submit(self._reader(offset, last)))
+        return step - 1
+
+    def _reader(self, offset: int, last: int) -> Callable[[], int]:
+        writer = AtOffset(self.sink, offset)
+        return lambda: self.store.read_into(self.key, writer, self.action, self.oid, offset, last)
+
+    def wait(self) -> None:
+        """Wait for every range (they write into the sink); raise the first that failed."""
+        errors = [error for error in (future.exception() for future in self._futures) if error]
+        if errors:
+            raise errors[0]
 
 
 class AtOffset:
