@@ -35,6 +35,8 @@ WORKLOAD_TARGETS = {
     **{("large4g", step): 0.3 for step in ("status_clean", "push_noop")},
     ("large_s3", "push"): 0.7,
     ("large_s3", "clone_pull"): 0.7,
+    **{("large_s3", step): 1.0 for step in ("checkout_prev", "checkout_back")},
+    **{("large_s3", step): 0.3 for step in ("status_clean", "push_noop")},
     ("s3", "push"): 0.10,
     ("s3", "push_noop"): 0.10,
     ("s3", "clone_pull"): 0.15,
