@@ -122,6 +122,7 @@ class TrailingHasher:
         self._hashed = 0
         self._ready = 0
         self._closed = False
+        self._drain = False  # when closed: hash what is final before ending
         self._error: BaseException | None = None
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -139,20 +140,25 @@ class TrailingHasher:
             self._changed.notify()
 
     def finish(self, size: int) -> str:
-        """The hash of the file's first ``size`` bytes (every one of them final now)."""
-        self._stop()
+        """The hash of the file's first ``size`` bytes (every one of them final now): the
+        thread hashes what it has not reached yet, and ends."""
+        if self._error is None:
+            self.advance(size)
+        self._stop(drain=True)
         if self._error is not None:
             raise self._error
-        self._hash_up_to(size)  # what the thread had not reached, or all of a small file
+        self._hash_up_to(size)  # all of a small file (no thread)
         return self._hasher.hexdigest()
 
     def abandon(self) -> None:
         """The writing failed: stop hashing."""
         self._stop()
 
-    def _stop(self) -> None:
+    def _stop(self, drain: bool = False) -> None:
+        """End the thread: at once, or (``drain``) once it has hashed every final byte."""
         with self._changed:
             self._closed = True
+            self._drain = drain
             self._changed.notify()
         if self._thread is not None:
             self._thread.join()
@@ -164,7 +170,7 @@ class TrailingHasher:
                 with self._changed:
                     while self._hashed >= self._ready and not self._closed:
                         self._changed.wait()
-                    if self._closed:
+                    if self._closed and (not self._drain or self._hashed >= self._ready):
                         return
                     ready = self._ready
                 self._hash_up_to(ready)
