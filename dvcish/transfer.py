@@ -311,11 +311,11 @@ def fetch_levels(
     while frontier:
         absent = cache.freshen(set(frontier))
         summary.present += len(frontier) - len(absent)
-        levels = {}
+        below: list[str] = []  # the next depth's levels; a level is parsed, read and let go
         for oid in frontier:
             if oid not in absent:
                 try:
-                    levels[oid] = load_level(cache, oid)
+                    below += _sublevels(cache, oid, parts, depth)
                 except CorruptObjectError:  # quarantined: read it again
                     absent.add(oid)
                     summary.present -= 1
@@ -328,15 +328,21 @@ def fetch_levels(
                 first = summary.failed[before]
                 del summary.failed[before:]  # reported once, as the tree's failure
                 raise _error_of(first)
-            levels.update({oid: load_level(cache, oid) for oid in absent})
-        frontier = []
-        for level in levels.values():
-            for folder in level.folders:
-                if depth >= len(parts) or folder.name == parts[depth]:
-                    frontier.append(folder.oid)
+            for oid in absent:
+                below += _sublevels(cache, oid, parts, depth)
+        frontier = below
         depth += 1
         if depth > MAX_DEPTH:
             raise DvcishError(f"tree {root}: folders nested deeper than {MAX_DEPTH} levels")
+
+
+def _sublevels(cache: Cache, oid: str, parts: list[str], depth: int) -> list[str]:
+    """The subfolder levels of the level ``oid`` that a fetch of ``parts`` reads."""
+    return [
+        folder.oid
+        for folder in load_level(cache, oid).folders
+        if depth >= len(parts) or folder.name == parts[depth]
+    ]
 
 
 def _error_of(failure: Failure) -> DvcishError:
