@@ -290,17 +290,17 @@ make bench BENCH_ARGS="-w large -w large_s3 --runs 1"   # large files only (~20 
 `benchmarks/run.py --help` lists every option (`--scale`, `--files`, `--runs`, `--s3-runs`,
 `--hardlink-workloads`, `--jobs`, `--tools`, `--keep`, ...). DVC is installed into
 `benchmarks/.venv-dvc` on the first run; data and raw results go to `benchmarks/work/` (both
-git-ignored). The default is 3 runs per workload, except `s3` (1 run per server: one run is
-about 8 minutes, bound by the local servers, which the floors of the same run measure),
-`scale` (128,000 files of 1-16 KiB, 1 run, both tools), `million` (1,280,000 files, 1 run,
-dvcish alone, no floors, which would copy 13 GB twice; its repository links the master copy
-and drops its cache before the clone, to fit on disk) and `large_s3` (1 run per server: 2 GiB through moto takes about 12 minutes, most
-of it moto's); one extra run of `small` uses hardlink caches for both tools. `large4g` (one
-file of 4 GiB) needs about 40 GB of free disk: both tools' caches, remotes and clones hold
-every version of it. The large-file floors are `cp -r` (workspace writes), `cp -r` then `sync`
-(durable writes: the cache, a folder remote; a pull makes both, so its floor is their sum)
-and, for `large_s3`, boto3's TransferManager (`upload_file`/`download_file` with the same
-concurrency, 16 MiB parts from 64 MiB).
+git-ignored). The default is 3 runs per workload, except `s3` (1 run per server: one run is about 8
+minutes, bound by the local servers, which the floors of the same run measure), `scale` (128,000
+files of 1-16 KiB, 1 run, both tools), `million` (1,280,000 files, 1 run, dvcish alone, no floors,
+which would copy 13 GB twice; its repository links the master copy and drops its cache before the
+clone, to fit on disk) and `large_s3` (1 run per server: 2 GiB through moto takes about 12 minutes,
+most of it moto's); one extra run of `small` uses hardlink caches for both tools. `large4g` (one
+file of 4 GiB) needs about 40 GB of free disk: both tools' caches, remotes and clones hold every
+version of it. The large-file floors are `cp -r` (workspace writes), `cp -r` then `sync` (durable
+writes: the cache, a folder remote; a pull makes both, so its floor is their sum) and, for
+`large_s3`, boto3's TransferManager (`upload_file`/`download_file` with the same concurrency, 16 MiB
+parts from 64 MiB).
 
 ## Method
 
