@@ -130,7 +130,7 @@ def copy_data(
         offset = start
         while length is None or offset < start + length:
             want = COPY_STEP if length is None else min(COPY_STEP, start + length - offset)
-            moved, kernel = _copy_range(src_fd, dst_fd, offset, want, kernel)
+            moved, kernel = _copy_range(src_fd, dst_fd, offset, want, kernel, st.st_size)
             if not moved:
                 break
             offset += moved
@@ -151,11 +151,12 @@ def copy_data(
 
 
 def _copy_range(
-    src_fd: int, dst_fd: int, offset: int, count: int, kernel: bool
+    src_fd: int, dst_fd: int, offset: int, count: int, kernel: bool, size: int
 ) -> tuple[int, bool]:
     """Copy up to ``count`` bytes at ``offset`` to the same offset of the destination, in the
     kernel while ``kernel`` holds; (bytes copied, whether to keep using the kernel). 0 bytes:
-    the source ends there."""
+    the source ends there. ``size`` is the source's size when it was opened: a 0 from the
+    kernel at or past it is the end, and needs no read to tell."""
     if kernel:
         try:
             moved = os.copy_file_range(src_fd, dst_fd, count, offset, offset)
@@ -166,6 +167,8 @@ def _copy_range(
         else:
             if moved:
                 return moved, True
+            if offset >= size:
+                return 0, True
     # Through Python: the kernel refused, or said 0, which some filesystems (procfs, FUSE)
     # say for files it cannot copy; a read tells that from the true end.
     data = os.pread(src_fd, count, offset)
