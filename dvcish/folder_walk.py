@@ -183,8 +183,7 @@ def _enter(
 ) -> Folder:
     reader = lookahead.reader
     listing = lookahead.listing(path, repo_rel, rules, top)
-    listing.add_to(walked.skipped, f"{rel}/" if rel else "")
-    walked.skipped.files.clear()
+    listing.add_to(walked.skipped, f"{rel}/" if rel else "", with_files=False)
     folder = Folder(rel, repo_rel, path, listing)
     if on_folder is not None:
         on_folder(folder)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 # A file is "racily clean" when its mtime is this close to the moment its oid was recorded:
@@ -101,18 +101,20 @@ class StateDB:
         )
         return {row[0]: row[1:] for row in rows}  # (inode, mtime_ns, size, oid, recorded_ns)
 
+    def _rows_in(self, select: str, column: str, values: list[str]) -> Iterator[tuple]:
+        """The rows of ``select`` whose ``column`` is one of ``values``, a few queries of at
+        most QUERY_CHUNK values each."""
+        for start in range(0, len(values), QUERY_CHUNK):
+            chunk = values[start : start + QUERY_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            yield from self._conn.execute(f"{select} WHERE {column} IN ({marks})", chunk)
+
     def file_records(self, relpaths: list[str]) -> dict[str, tuple]:
         """Records for exactly these paths (a few queries), keyed by path."""
-        found: dict[str, tuple] = {}
-        for start in range(0, len(relpaths), QUERY_CHUNK):
-            chunk = relpaths[start : start + QUERY_CHUNK]
-            rows = self._conn.execute(
-                "SELECT path, inode, mtime_ns, size, oid, recorded_ns FROM files WHERE path IN "
-                f"({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            found.update((row[0], row[1:]) for row in rows)
-        return found
+        rows = self._rows_in(
+            "SELECT path, inode, mtime_ns, size, oid, recorded_ns FROM files", "path", relpaths
+        )
+        return {row[0]: row[1:] for row in rows}
 
     def record_file(self, relpath: str, key: StatKey, oid: str) -> None:
         self._pending_files.append((relpath, key.inode, key.mtime_ns, key.size, oid))
@@ -173,15 +175,8 @@ class StateDB:
     def verified_keys(self, oids: Iterable[str]) -> dict[str, StatKey]:
         """The recorded stat of each of these objects that was verified (a few queries)."""
         wanted = list(oids)
-        found: dict[str, StatKey] = {}
-        for start in range(0, len(wanted), QUERY_CHUNK):
-            chunk = wanted[start : start + QUERY_CHUNK]
-            rows = self._conn.execute(
-                "SELECT oid, inode, mtime_ns, size FROM verified WHERE oid IN "
-                f"({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            found.update((row[0], StatKey(*row[1:])) for row in rows)
+        rows = self._rows_in("SELECT oid, inode, mtime_ns, size FROM verified", "oid", wanted)
+        found = {row[0]: StatKey(*row[1:]) for row in rows}
         pending = self._pending_verified
         found.update((oid, pending[oid]) for oid in wanted if oid in pending)
         return found

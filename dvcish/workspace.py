@@ -103,9 +103,11 @@ class Listing:
             or self.leftovers
         )
 
-    def add_to(self, scan: Scan, prefix: str) -> None:
-        """Add this folder's entries to ``scan`` under ``prefix`` ("" or "sub/dir/")."""
-        scan.files.update((prefix + name, st) for name, st in self.files.items())
+    def add_to(self, scan: Scan, prefix: str, with_files: bool = True) -> None:
+        """Add this folder's entries to ``scan`` under ``prefix`` ("" or "sub/dir/"); without
+        ``with_files``, only what a scan leaves out or refuses."""
+        if with_files:
+            scan.files.update((prefix + name, st) for name, st in self.files.items())
         for mine, theirs in (
             (self.symlinks, scan.symlinks),
             (self.special, scan.special),

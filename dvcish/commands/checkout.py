@@ -152,13 +152,15 @@ def plan_target(
     repo: Repo, reader: WorkspaceReader, tracked: Tracked, folders_done: set[str]
 ) -> Plan:
     pointer = tracked.pointer
+    whole_folder = pointer.kind == "dir" and tracked.subpath is None
+    st = reader.lstat(tracked.target) if whole_folder else None
     if pointer.kind == "file":
         tree = Tree([TreeEntry("", pointer.oid, pointer.size, False)])
-    elif tracked.subpath is None and reader.lstat(tracked.target) is None:
+    elif whole_folder and st is None:
         return _plan_absent_folder(repo, tracked, folders_done)
     elif not repo.cache.exists(pointer.oid):
         return Plan(tracked, None)
-    elif tracked.subpath is None and _folder_in_workspace(reader, tracked):
+    elif whole_folder and st is not None and statmod.S_ISDIR(st.st_mode):
         plan = Plan(tracked, Tree([]))
         if _plan_by_folder(repo, reader, plan, folders_done):
             return plan
@@ -191,11 +193,6 @@ def plan_target(
         plan.writes = list(tree.entries)
         plan.at_risk.update(contents_at_risk(tracked.rel, seen))
     return plan
-
-
-def _folder_in_workspace(reader: WorkspaceReader, tracked: Tracked) -> bool:
-    st = reader.lstat(tracked.target)
-    return st is not None and statmod.S_ISDIR(st.st_mode)
 
 
 def _plan_by_folder(
